@@ -1,0 +1,45 @@
+# Two commands set everything up on a fresh machine: `make run` and `make test`.
+# uv is bootstrapped into .tools/ from PyPI; the environment (.venv) follows uv.lock exactly.
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+
+export UV_COMPILE_BYTECODE := 1
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export MPLCONFIGDIR := $(CURDIR)/.cache/matplotlib
+
+.PHONY: run test lint bench env env-dev clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+env: $(UV)
+	$(UV) sync --frozen --python $(PYTHON) --quiet
+
+env-dev: $(UV)
+	$(UV) sync --frozen --python $(PYTHON) --extra dev --quiet
+
+# The main job on embedded defaults: check the law data, then decide the bundled example cases.
+run: env
+	$(BIN)/safethird law check
+	@for case in examples/*.json; do \
+	  echo; echo "════ $$case"; $(BIN)/safethird decide "$$case" || exit $$?; \
+	done
+
+test: env-dev
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/python -m pytest
+
+lint: env-dev
+	$(BIN)/ruff check src tests benchmarks
+
+bench: env-dev
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(TOOLS) $(VENV) .cache .pytest_cache

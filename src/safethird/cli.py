@@ -1,0 +1,159 @@
+"""The ``safethird`` command (CONTRACT.md section 3).
+
+Exit status: 0 on success; 2 on unusable input, with one line on stderr naming the file, row and
+field — never a traceback for bad input.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from enum import StrEnum
+from typing import Annotated, NoReturn
+
+import typer
+
+from safethird.facts import CaseError, load_case_file
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Safe-third-country asylum rules (2019 ACAs, transit bar), explained.")
+law_app = typer.Typer(no_args_is_help=True, help="The law data: dates, sources, checks.")
+app.add_typer(law_app, name="law")
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+
+
+def fail(message: str) -> NoReturn:
+    typer.echo(f"safethird: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _parse_date(value: str | None, name: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        fail(f"{name}: not an ISO 8601 date (YYYY-MM-DD): {value!r}")
+
+
+def _variant(value: str | None) -> str | None:
+    from safethird.law.variants import UnknownVariant, parse_variants
+
+    try:
+        parse_variants(value)
+    except UnknownVariant as exc:
+        fail(f"--variant: {exc}")
+    return value
+
+
+AsOf = Annotated[str | None, typer.Option("--as-of", help="Decide as of this date (ISO 8601); "
+                                          "default: the case's as_of, else today.")]
+VariantOpt = Annotated[str | None, typer.Option("--variant", help="Policy variant(s), comma "
+                                                "separated (see `safethird variants`).")]
+
+
+@app.command()
+def decide(
+    case: Annotated[str, typer.Argument(help="A case as a JSON file (CONTRACT.md section 1).")],
+    as_of: AsOf = None,
+    variant: VariantOpt = None,
+    format: Annotated[Format, typer.Option("--format", help="text or json")] = Format.text,
+) -> None:
+    """Decide one case: findings, pathway, reasons with citations, missing facts and
+    counterfactuals."""
+    from safethird.decide import decide as decide_case
+
+    day = _parse_date(as_of, "--as-of")
+    variant = _variant(variant)
+    try:
+        facts = load_case_file(case)
+        determination = decide_case(facts, as_of=day, variant=variant)
+    except CaseError as exc:
+        fail(str(exc))
+    if format is Format.json:
+        typer.echo(json.dumps(determination.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        typer.echo(str(determination))
+
+
+@app.command()
+def variants() -> None:
+    """The named policy variants and what each changes."""
+    from safethird.law.variants import VARIANTS
+
+    for v in VARIANTS.values():
+        typer.echo(f"{v.name}\n  {v.summary}\n  source: {v.source}\n")
+
+
+@law_app.command("list")
+def law_list() -> None:
+    """The agreements and rules in the law data, with their key dates."""
+    from safethird.law.data import load_law
+
+    law = load_law()
+    typer.echo(f"law version {law.version}\n")
+    for a in law.agreements:
+        ops = ", ".join(f"{p.from_}→{p.until or '…'}" for p in a.operation) or "never operated"
+        typer.echo(f"{a.id}  partner {a.partner}  signed {a.signed.date}  in force "
+                   f"{a.entry_into_force.date}  arrivals from {a.applies_to_arrivals.from_}  "
+                   f"suspended {a.suspended.date}  operated: {ops}")
+    tb = law.transit_bar
+    typer.echo(f"{tb.id}  {tb.provision}  entries from {tb.applies_to_entries.from_}  versions: "
+               + ", ".join(f"{v.id} {v.from_}→{v.until or '…'}" for v in tb.versions)
+               + f"  court orders: {len(tb.court_orders)}")
+    typer.echo(f"countries  {len(law.countries)} (treaty status: 1951 Convention, 1967 "
+               f"Protocol, Convention against Torture)")
+    typer.echo(f"sources  {len(law.sources)}")
+
+
+@law_app.command("show")
+def law_show(
+    id: Annotated[str, typer.Argument(help="An agreement id, 'transit-bar', a country code "
+                                      "or a source id.")],
+    document: Annotated[bool, typer.Option("--document", help="Weave the rule tree into a "
+                                           "readable document of the law as encoded.")] = False,
+) -> None:
+    """One piece of the law data with its dates and sources."""
+    from safethird.law.data import load_law
+    from safethird.law.document import render_document, render_item
+
+    law = load_law()
+    try:
+        typer.echo(render_document(law, id) if document else render_item(law, id))
+    except KeyError:
+        fail(f"law show: no agreement, rule, country or source {id!r} (see `safethird law list`)")
+
+
+@law_app.command("check")
+def law_check() -> None:
+    """Validate the law data: sources, date order, country codes, citations."""
+    from safethird.law.check import check
+    from safethird.law.data import load_law
+
+    report = check(load_law())
+    for w in report.warnings:
+        typer.echo(f"warning: {w}")
+    for e in report.errors:
+        typer.echo(f"error: {e}", err=True)
+    counts = ", ".join(f"{v} {k}" for k, v in sorted(report.counts.items()))
+    typer.echo(f"{'ok' if report.ok else 'FAILED'}: {len(report.errors)} errors, "
+               f"{len(report.warnings)} warnings ({counts})")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    try:
+        app()
+    except CaseError as exc:  # pragma: no cover - commands catch their own
+        typer.echo(f"safethird: {exc}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""Plain-text rendering of a determination, for a lawyer to read against the law."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from safethird.decide import Determination
+
+TITLES = {
+    "aca": "Asylum Cooperative Agreements — INA 208(a)(2)(A); 8 CFR 208.30(e)(7)",
+    "transit_bar": "Third-country transit bar — 8 CFR 208.13(c)(4)",
+}
+
+
+_NBSP = "\u00a0"
+
+
+def _wrap(text: str, indent: str) -> str:
+    # keep each citation "[8 CFR 208.13(c)(4)(ii)]" on one line, so it can be searched for
+    protected = re.sub(r"\[[^\]]*\]", lambda m: m.group(0).replace(" ", _NBSP), text)
+    lead = len(protected) - len(protected.lstrip(" "))
+    out = textwrap.fill(protected.lstrip(" "), width=100, initial_indent=indent + " " * lead,
+                        subsequent_indent=indent + " " * lead + "    ")
+    return out.replace(_NBSP, " ")
+
+
+def render_text(d: Determination) -> str:
+    from safethird.decide import PATHWAYS
+
+    lines = [
+        f"Case {d.case_id or '(no id)'} — as of {d.as_of.isoformat()}"
+        + (f" — variant {', '.join(d.variants)}" if d.variants else ""),
+        f"law version {d.law_version} · safethird {d.engine_version}",
+        "",
+    ]
+    for name, f in d.findings.items():
+        head = f"{TITLES.get(name, name)}: {f.status.upper().replace('_', ' ')} ({f.reason})"
+        if f.partner:
+            head += f" → partner {f.partner} ({f.agreement})"
+        lines.append(head)
+        lines.extend(_wrap(b, "  ") for b in f.because)
+        lines.append("")
+    lines.append(f"Pathway: {d.pathway} — {PATHWAYS.get(d.pathway, '')}")
+    if d.missing_facts:
+        lines.append("")
+        lines.append("Missing facts (ask first):")
+        lines.extend(f"  {i}. {p}" for i, p in enumerate(d.missing_facts, 1))
+    if d.counterfactuals:
+        lines.append("")
+        lines.append("What would change the pathway:")
+        for c in d.counterfactuals:
+            change = "; ".join(f"{k}: {d.counterfactuals and c.get('from', {}).get(k)!s} → {v}"
+                               for k, v in c["change"].items())
+            lines.append(f"  - if {change}: {c['pathway']}")
+    return "\n".join(lines)

@@ -1,0 +1,349 @@
+"""The case facts: their schema (CONTRACT.md section 1), validation, and column form.
+
+A fact that is absent or null is *unknown*, never false: the engine keeps it as ``None`` per case
+and as a Polars null in a table, and Kleene logic carries it through the rules.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+from typing import Annotated, Any, Literal
+
+import polars as pl
+import pycountry
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from safethird.law.circuits import STATE_CIRCUIT
+
+
+class Border(StrEnum):
+    southern_land = "southern_land"
+    northern_land = "northern_land"
+    air = "air"
+    sea = "sea"
+
+
+class Place(StrEnum):
+    port_of_entry = "port_of_entry"
+    between_ports = "between_ports"
+
+
+class ProtectionClaim(StrEnum):
+    none = "none"
+    pending = "pending"
+    denied_final = "denied_final"
+    denied_not_final = "denied_not_final"
+    granted = "granted"
+    withdrawn = "withdrawn"
+
+
+class AdmissionDocument(StrEnum):
+    none = "none"
+    valid_visa = "valid_visa"
+    other_valid_admission_document = "other_valid_admission_document"
+    transit_visa = "transit_visa"
+
+
+@cache
+def country_codes() -> frozenset[str]:
+    """ISO 3166-1 alpha-2 codes (from pycountry's copy of the ISO standard)."""
+    return frozenset(c.alpha_2 for c in pycountry.countries)
+
+
+def _iso_date(value: Any) -> Any:
+    # Lax pydantic would take 0 as 1970-01-01; a date here is an ISO 8601 string or a date.
+    if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"not an ISO 8601 date (YYYY-MM-DD): {value!r}") from None
+    raise ValueError(f"expected an ISO 8601 date string, got {type(value).__name__} {value!r}")
+
+
+def _country(value: Any) -> Any:
+    if value is None:
+        return None
+    if not isinstance(value, str) or value not in country_codes():
+        raise ValueError(f"not an ISO 3166-1 alpha-2 country code: {value!r}")
+    return value
+
+
+def _state(value: Any) -> Any:
+    if value is None:
+        return None
+    if not isinstance(value, str) or value not in STATE_CIRCUIT:
+        raise ValueError(f"not a US state or territory code (e.g. TX): {value!r}")
+    return value
+
+
+IsoDate = Annotated[dt.date | None, BeforeValidator(_iso_date)]
+Country = Annotated[str | None, BeforeValidator(_country)]
+CountryKey = Annotated[str, BeforeValidator(_country)]
+UsState = Annotated[str | None, BeforeValidator(_state)]
+Bool = Annotated[bool | None, Field(strict=True)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Arrival(_Strict):
+    date: IsoDate = None
+    border: Border | None = None
+    place: Place | None = None
+    state: UsState = None
+
+    @field_validator("border", "place", mode="before")
+    @classmethod
+    def _enum(cls, v: Any, info: Any) -> Any:
+        return _enum_value(v, Border if info.field_name == "border" else Place)
+
+
+class Leg(_Strict):
+    country: Country = None
+    entered: IsoDate = None
+    left: IsoDate = None
+    protection_claim: ProtectionClaim | None = None
+
+    @field_validator("protection_claim", mode="before")
+    @classmethod
+    def _enum(cls, v: Any) -> Any:
+        return _enum_value(v, ProtectionClaim)
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> Leg:
+        if self.entered and self.left and self.left < self.entered:
+            raise ValueError("left is before entered")
+        return self
+
+
+def _enum_value(v: Any, enum: type[StrEnum]) -> Any:
+    if v is None or isinstance(v, enum):
+        return v
+    if isinstance(v, str) and v in enum.__members__:
+        return enum(v)
+    raise ValueError(f"expected one of {', '.join(enum.__members__)}; got {v!r}")
+
+
+class Case(_Strict):
+    """One person's facts, as a screener knows them. Every field may be unknown."""
+
+    id: str | None = None
+    nationalities: list[CountryKey] | None = None
+    last_habitual_residence: Country = None
+    birth_date: IsoDate = None
+    unaccompanied_child: Bool = None
+    family_unit: Bool = None
+    arrival: Arrival = Field(default_factory=Arrival)
+    route: list[Leg] | None = None
+    trafficking_victim: Bool = None
+    admission_document: AdmissionDocument | None = None
+    visa_exempt: Bool = None
+    fear_claimed: Bool = None
+    fear_of_receiving_country: dict[CountryKey, Bool] = Field(default_factory=dict)
+    public_interest_exception: Bool = None
+    metered_before_2019_07_16: Bool = None
+    as_of: IsoDate = None
+
+    @field_validator("admission_document", mode="before")
+    @classmethod
+    def _doc(cls, v: Any) -> Any:
+        return _enum_value(v, AdmissionDocument)
+
+    @model_validator(mode="after")
+    def _route_before_arrival(self) -> Case:
+        if self.unaccompanied_child and self.family_unit:
+            raise ValueError("unaccompanied_child and family_unit cannot both be true")
+        arrived = self.arrival.date
+        for i, leg in enumerate(self.route or []):
+            for name in ("entered", "left"):
+                d = getattr(leg, name)
+                if arrived and d and d > arrived:
+                    raise ValueError(f"route[{i}].{name} {d} is after arrival.date {arrived}")
+        return self
+
+
+class CaseError(ValueError):
+    """Unusable input: names where (file, row) and which field."""
+
+    def __init__(self, field: str, message: str, *, source: str | None = None,
+                 row: int | None = None):
+        self.field, self.message, self.source, self.row = field, message, source, row
+        where = ", ".join(p for p in (source, f"row {row}" if row is not None else None) if p)
+        super().__init__(f"{where + ': ' if where else ''}field {field}: {message}")
+
+
+def _loc_to_path(loc: tuple[Any, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part in ("function-after", "function-before") or "[" in str(part):
+            continue
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "(case)"
+
+
+def parse_case(data: Any, *, source: str | None = None, row: int | None = None) -> Case:
+    """Validate one case (a mapping, as read from JSON); raise CaseError naming the field."""
+    if not isinstance(data, dict):
+        raise CaseError("(case)", f"expected a JSON object, got {type(data).__name__}",
+                        source=source, row=row)
+    try:
+        return Case.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field (not in the case schema; see CONTRACT.md)"
+        raise CaseError(_loc_to_path(err["loc"]), msg, source=source, row=row) from None
+
+
+def load_case_file(path: str) -> Case:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except FileNotFoundError:
+        raise CaseError("(file)", "no such file", source=path) from None
+    except json.JSONDecodeError as exc:
+        raise CaseError("(file)", f"not valid JSON: {exc.msg} at line {exc.lineno}",
+                        source=path) from None
+    return parse_case(data, source=path)
+
+
+# --- the facts as the rules see them ------------------------------------------------------
+
+FactKind = Literal["bool", "date", "country", "countries", "state", "enum"]
+
+
+@dataclass(frozen=True)
+class FactSpec:
+    path: str
+    kind: FactKind
+    values: tuple[str, ...] = ()
+    description: str = ""
+
+
+_ENUMS = {
+    "arrival.border": Border,
+    "arrival.place": Place,
+    "admission_document": AdmissionDocument,
+    "route[].protection_claim": ProtectionClaim,
+}
+
+FACTS: dict[str, FactSpec] = {
+    s.path: s
+    for s in [
+        FactSpec("nationalities", "countries", description="citizenships ([] = stateless)"),
+        FactSpec("last_habitual_residence", "country",
+                 description="country of last (lawful) habitual residence"),
+        FactSpec("birth_date", "date"),
+        FactSpec("unaccompanied_child", "bool", description="an unaccompanied alien child"),
+        FactSpec("family_unit", "bool", description="arrived as part of a family unit"),
+        FactSpec("arrival.date", "date", description="date of entry, attempted entry or arrival"),
+        FactSpec("arrival.border", "enum", tuple(Border.__members__)),
+        FactSpec("arrival.place", "enum", tuple(Place.__members__)),
+        FactSpec("arrival.state", "state", description="US state where the person arrived"),
+        FactSpec("route", "bool", description="the countries passed through en route"),
+        FactSpec("route[].country", "country"),
+        FactSpec("route[].entered", "date"),
+        FactSpec("route[].left", "date"),
+        FactSpec("route[].protection_claim", "enum", tuple(ProtectionClaim.__members__)),
+        FactSpec("trafficking_victim", "bool",
+                 description="a victim of a severe form of trafficking in persons"),
+        FactSpec("admission_document", "enum", tuple(AdmissionDocument.__members__)),
+        FactSpec("visa_exempt", "bool", description="not required to obtain a visa"),
+        FactSpec("fear_claimed", "bool",
+                 description="expressed a fear of return or an intent to apply for asylum"),
+        FactSpec("fear_of_receiving_country.*", "bool",
+                 description="established more-likely-than-not persecution or torture there"),
+        FactSpec("public_interest_exception", "bool"),
+        FactSpec("metered_before_2019_07_16", "bool",
+                 description="turned back ('metered') at a port of entry before 2019-07-16"),
+        FactSpec("as_of", "date"),
+    ]
+}
+
+
+def spec(path: str) -> FactSpec:
+    if path in FACTS:
+        return FACTS[path]
+    prefix = path.split(".", 1)[0] + ".*"
+    if prefix in FACTS:
+        return FACTS[prefix]
+    raise KeyError(f"unknown fact {path!r}")
+
+
+def to_record(case: Case) -> dict[str, Any]:
+    """The case as a plain nested dict (enums as strings, dates as dates), absent = None."""
+    return case.model_dump(mode="python")
+
+
+# --- column form ------------------------------------------------------------------------
+
+LEG_DTYPE = pl.Struct(
+    {"country": pl.String, "entered": pl.Date, "left": pl.Date, "protection_claim": pl.String}
+)
+
+COLUMNS: dict[str, pl.DataType] = {
+    "id": pl.String(),
+    "nationalities": pl.List(pl.String),
+    "last_habitual_residence": pl.String(),
+    "birth_date": pl.Date(),
+    "unaccompanied_child": pl.Boolean(),
+    "family_unit": pl.Boolean(),
+    "arrival.date": pl.Date(),
+    "arrival.border": pl.String(),
+    "arrival.place": pl.String(),
+    "arrival.state": pl.String(),
+    "route": pl.List(LEG_DTYPE),
+    "trafficking_victim": pl.Boolean(),
+    "admission_document": pl.String(),
+    "visa_exempt": pl.Boolean(),
+    "fear_claimed": pl.Boolean(),
+    "public_interest_exception": pl.Boolean(),
+    "metered_before_2019_07_16": pl.Boolean(),
+    "as_of": pl.Date(),
+}
+FEAR_PREFIX = "fear_of_receiving_country."
+
+
+def flatten(record: dict[str, Any]) -> dict[str, Any]:
+    """One case record as one table row (nested fields joined with '.')."""
+    row: dict[str, Any] = {}
+    for key, value in record.items():
+        if key == "arrival":
+            for sub, v in (value or {}).items():
+                row[f"arrival.{sub}"] = v
+        elif key == "fear_of_receiving_country":
+            for country, v in (value or {}).items():
+                row[FEAR_PREFIX + country] = v
+        else:
+            row[key] = value
+    return row
+
+
+def records_to_frame(records: list[dict[str, Any]], fear_countries: tuple[str, ...] = ()
+                     ) -> pl.DataFrame:
+    """Case records → the column form the vectorized rules read."""
+    rows = [flatten(r) for r in records]
+    fear_cols = sorted({*fear_countries, *(k[len(FEAR_PREFIX):] for r in rows for k in r
+                                           if k.startswith(FEAR_PREFIX))})
+    schema = dict(COLUMNS) | {FEAR_PREFIX + c: pl.Boolean() for c in fear_cols}
+    data = {name: [r.get(name) for r in rows] for name in schema}
+    return pl.DataFrame(data, schema=schema)

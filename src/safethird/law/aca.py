@@ -1,0 +1,196 @@
+"""INA 208(a)(2)(A) and 8 CFR 208.30(e)(7): the Asylum Cooperative Agreements (ACAs).
+
+Interim final rule 84 FR 63994 (Nov. 19, 2019), for every agreement in ``law/data/agreements``.
+Read beside the provisions, for each prospective receiving country in turn (8 CFR
+208.30(e)(7)(ii), (iv): the officer tests each agreement that could apply):
+
+1. legal effect: the agreement in force for an arrival on this date, and operated by the US on
+   the as-of date (the rule is prospective: 84 FR 63994, DATES);
+2. INA 208(a)(2)(A) / (e)(7)(iii)(A): not to the person's country of nationality or, if
+   stateless, of last habitual residence;
+3. INA 208(a)(2)(E): not an unaccompanied alien child;
+4. the agreements' own exceptions ((e)(7)(iii)): a valid US visa or admission document other
+   than a transit visa, or visa-exempt;
+5. (variant ``transit-required`` only) the person passed through the receiving country;
+6. the operation: the nationalities, groups and places the US applied it to at that time;
+7. (e)(7)(iii)(B): the USCIS Director's public-interest exception;
+8. (e)(7)(i)-(ii): fear of the receiving country established (more likely than not), which the
+   person must raise and prove — not shown is not established, but stays a missing fact.
+
+A stage defeats the agreement when it removes every receiving country still in play; the reason
+reported is that stage, in this order (CONTRACT.md).
+"""
+
+from __future__ import annotations
+
+from safethird.law.data import Agreement, Law, OperationPhase
+from safethird.law.uac import unaccompanied_alien_child
+from safethird.logic.expr import (
+    AS_OF,
+    Clause,
+    Const,
+    Contains,
+    Expr,
+    IsEmpty,
+    IsTrue,
+    Overlaps,
+    all_of,
+    any_leg,
+    any_of,
+    date,
+    fact,
+)
+from safethird.logic.finding import Finding, Reason
+
+PROVISION = "INA 208(a)(2)(A); 8 CFR 208.30(e)(7); 8 CFR 1240.11(h)"
+TRUE = Const(True, "bool")
+
+
+def in_force_and_operating(a: Agreement) -> Clause:
+    until = a.in_force_until
+    arrived = fact("arrival.date")
+    legal = arrived.ge(date(a.applies_to_arrivals.from_)) & AS_OF.ge(
+        date(a.applies_to_arrivals.from_))
+    if until is not None:
+        legal = legal & AS_OF.lt(date(until))
+    operating = any_of(*(_phase_window(p) for p in a.operation))
+    return Clause(
+        f"aca.{a.partner}.in_force_and_operating",
+        f"the {a.partner} agreement covered an arrival on this date (from "
+        f"{a.applies_to_arrivals.from_}), was not suspended, and the US was sending people "
+        f"under it on the as-of date",
+        f"INA 208(a)(2)(A); {a.federal_register}; 84 FR 63994 (prospective only)",
+        legal & operating)
+
+
+def _phase_window(p: OperationPhase) -> Expr:
+    inside = AS_OF.ge(date(p.from_))
+    return inside if p.until is None else inside & AS_OF.lt(date(p.until))
+
+
+def partner_national(a: Agreement) -> Clause:
+    p = a.partner
+    nationalities = fact("nationalities")
+    return Clause(
+        f"aca.{p}.partner_national",
+        f"the person is a national of {p}, or stateless with last habitual residence in {p}",
+        "INA 208(a)(2)(A); 8 CFR 208.30(e)(7)(iii)(A)",
+        Contains(nationalities, Const(p))
+        | (IsEmpty(nationalities) & fact("last_habitual_residence").eq(p)))
+
+
+def transited(a: Agreement) -> Clause:
+    return Clause(
+        f"aca.{a.partner}.transited",
+        f"the person passed through {a.partner} en route to the United States",
+        "variant transit-required (reading of the 2019 press coverage; not in the rule)",
+        any_leg(fact("route[].country").eq(a.partner)))
+
+
+def in_operational_scope(a: Agreement) -> Clause:
+    phases = []
+    for p in a.operation:
+        conditions = [_phase_window(p)]
+        if p.nationalities is not None:
+            conditions.append(Overlaps(fact("nationalities"), p.nationalities))
+        if "family_unit" not in p.groups:
+            conditions.append(~fact("family_unit"))
+        if p.arrival_states is not None:
+            conditions.append(fact("arrival.state").isin(p.arrival_states))
+        phases.append(all_of(*conditions))
+    return Clause(
+        f"aca.{a.partner}.in_operational_scope",
+        f"on the as-of date the US applied the {a.partner} agreement to people of this "
+        f"nationality and group arriving in this state",
+        "; ".join(sorted({s for p in a.operation for s in p.sources})) or "(no operation)",
+        any_of(*phases))
+
+
+def rule(law: Law) -> Finding:
+    agreements = law.agreements
+    child = unaccompanied_alien_child()
+    uac = Clause("aca.unaccompanied_child", child.text, "INA 208(a)(2)(E); 6 U.S.C. 279(g)(2)",
+                 child)
+    document = Clause(
+        "aca.admission_document",
+        "the person arrived with a valid US visa or other valid admission document (not a "
+        "transit visa), or was not required to obtain a visa",
+        "8 CFR 208.30(e)(7)(iii); the agreements' exceptions for document holders",
+        fact("admission_document").isin(["valid_visa", "other_valid_admission_document"])
+        | fact("visa_exempt"))
+    public_interest = Clause(
+        "aca.public_interest",
+        "the Director of USCIS (or designee) decided it is in the public interest that the "
+        "person receive asylum in the United States",
+        "INA 208(a)(2)(A); 8 CFR 208.30(e)(7)(iii)(B)", fact("public_interest_exception"))
+
+    # Each stage keeps the receiving countries still in play after it.
+    def fear(a: Agreement) -> Clause:
+        return Clause(
+            f"aca.{a.partner}.fear_established",
+            f"the person established that it is more likely than not they would be persecuted "
+            f"on a protected ground or tortured in {a.partner}",
+            "8 CFR 208.30(e)(7)(i)-(ii)",
+            IsTrue(fact(f"fear_of_receiving_country.{a.partner}")))
+
+    stages: list[tuple[str, dict[str, Expr]]] = [
+        ("no_agreement_in_force", {a.partner: in_force_and_operating(a) for a in agreements}),
+        ("partner_national", {a.partner: ~partner_national(a) for a in agreements}),
+        ("unaccompanied_child", {a.partner: ~uac for a in agreements}),
+        ("admission_document", {a.partner: ~document for a in agreements}),
+    ]
+    if law.aca_requires_transit:
+        stages.append(("partner_not_transited", {a.partner: transited(a) for a in agreements}))
+    stages += [
+        ("outside_operational_scope", {a.partner: in_operational_scope(a) for a in agreements}),
+        ("public_interest", {a.partner: ~public_interest for a in agreements}),
+        ("fear_of_receiving_country", {a.partner: ~fear(a) for a in agreements}),
+    ]
+    texts = {
+        "no_agreement_in_force": ("no agreement was both in force for this arrival and "
+                                  "operated by the US on the as-of date", PROVISION),
+        "partner_national": ("the person is a national (or stateless habitual resident) of "
+                             "every partner whose agreement could apply",
+                             "INA 208(a)(2)(A); 8 CFR 208.30(e)(7)(iii)(A)"),
+        "unaccompanied_child": (uac.text, uac.citation),
+        "admission_document": (document.text, document.citation),
+        "partner_not_transited": ("the person passed through no partner whose agreement could "
+                                  "apply", "variant transit-required"),
+        "outside_operational_scope": ("the US was not applying the agreement(s) to people of this "
+                                      "nationality, group or place of arrival at that time",
+                                      "operation of the agreements (see law data sources)"),
+        "public_interest": (public_interest.text, public_interest.citation),
+        "fear_of_receiving_country": ("the person established more-likely-than-not persecution "
+                                      "or torture in every partner that could receive them",
+                                      "8 CFR 208.30(e)(7)(i)-(ii)"),
+    }
+    remaining: dict[str, Expr] = {a.partner: TRUE for a in agreements}
+    reasons = []
+    for code, keep in stages:
+        before = any_of(*remaining.values()) if code != "no_agreement_in_force" else TRUE
+        remaining = {p: (keep[p] if code == "no_agreement_in_force" else remaining[p] & keep[p])
+                     for p in remaining}
+        text, citation = texts[code]
+        condition = ~any_of(*remaining.values())
+        reasons.append(Reason(code, Clause(f"aca.{code}", text, citation,
+                                           condition if code == "no_agreement_in_force"
+                                           else before & condition),
+                              shows=_unique(keep.values())))
+    subject = Clause(
+        "aca.subject_to_agreement",
+        "none of the above: the person may be removed to a partner country to seek protection "
+        "there and is ineligible to apply for asylum in the United States",
+        "INA 208(a)(2)(A); 8 CFR 208.30(e)(7)(i)", ~any_of(*(r.clause for r in reasons)))
+    partners = tuple(
+        (p, Clause(f"aca.receiving.{p}", f"{p} could receive the person under its agreement",
+                   "8 CFR 208.30(e)(7)(i); 8 CFR 1240.11(h) (alternate orders)", expr))
+        for p, expr in remaining.items())
+    return Finding("aca", PROVISION, tuple(reasons), subject, partners)
+
+
+def _unique(exprs: object) -> Expr:
+    """The distinct conditions of a stage (person-level ones repeat for every partner)."""
+    from safethird.logic.expr import And
+
+    distinct = list({id(e): e for e in exprs}.values())  # type: ignore[attr-defined]
+    return distinct[0] if len(distinct) == 1 else And(tuple(distinct))

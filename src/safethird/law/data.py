@@ -1,0 +1,314 @@
+"""Law data: agreements, the transit-bar timeline and treaty status, loaded and typed.
+
+The YAML/CSV files under ``law/data`` are the law as data; this module reads them into typed
+objects (pydantic, strict: a misspelt key or a malformed date is an error naming the file) and
+derives what the rules look up, e.g. the dates from which a country was a party to a treaty.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+Confidence = Literal["checked", "secondary", "to_verify"]
+Instrument = Literal["refugee_convention", "refugee_protocol", "torture_convention"]
+INSTRUMENTS: tuple[Instrument, ...] = ("refugee_convention", "refugee_protocol",
+                                       "torture_convention")
+NEVER = dt.date.max  # a country never party: party from "the end of time"
+EARLIEST = dt.date.min
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Source(_Model):
+    title: str
+    url: str
+    kind: Literal["primary", "secondary"]
+    read: str | None = None
+    note: str | None = None
+    status_date: str | dt.date | None = None
+    # a file in a public repository, pinned to a commit
+    repo: str | None = None
+    path: str | None = None
+    commit: str | None = None
+
+
+class Sourced(_Model):
+    sources: tuple[str, ...] = Field(min_length=1)
+    confidence: Confidence
+    note: str | None = None
+
+
+class DatedFact(Sourced):
+    # a full date, or "YYYY-MM" where only the month is known, or null where unknown
+    date: dt.date | str | None
+
+
+class Window(Sourced):
+    from_: dt.date = Field(alias="from")
+    until: dt.date | None = None
+
+    def covers(self, day: dt.date) -> bool:
+        return self.from_ <= day and (self.until is None or day < self.until)
+
+
+class AppliesFrom(Sourced):
+    from_: dt.date = Field(alias="from")
+
+
+class OperationPhase(Window):
+    # None = no limit (every nationality / every state)
+    nationalities: tuple[str, ...] | None
+    groups: tuple[Literal["single_adult", "family_unit"], ...] = ("single_adult", "family_unit")
+    arrival_states: tuple[str, ...] | None
+
+
+class AgreementException(Sourced):
+    id: Literal["unaccompanied_child", "admission_document", "visa_exempt", "partner_national"]
+    text: str
+    citation: str
+
+
+class Agreement(_Model):
+    id: str
+    title: str
+    partner: str
+    statute: str
+    federal_register: str
+    signed: DatedFact
+    entry_into_force: DatedFact
+    applies_to_arrivals: AppliesFrom
+    suspended: DatedFact
+    terminated: DatedFact
+    operation: tuple[OperationPhase, ...]
+    operation_note: str | None = None
+    operation_sources: tuple[str, ...] = ()
+    exceptions: tuple[AgreementException, ...]
+
+    @property
+    def in_force_until(self) -> dt.date | None:
+        """First day the agreement was no longer applied (suspension, else termination)."""
+        ends = [d.date for d in (self.suspended, self.terminated) if isinstance(d.date, dt.date)]
+        return min(ends) if ends else None
+
+
+class RuleVersion(Window):
+    id: str
+    citation: str
+    ended_by: str | None = None
+    exception_i: str
+    exception_iii_instruments: tuple[Instrument, ...]
+    exception_iii_text: str
+
+
+class Vacatur(Window):
+    version: str
+    order: str
+
+
+class CourtScope(_Model):
+    kind: Literal["nationwide", "circuits", "metering_class"]
+    circuits: tuple[str, ...] = ()
+
+
+class CourtOrder(Window):
+    id: str
+    version: str
+    order: str
+    scope: CourtScope
+
+
+class TransitBarLaw(_Model):
+    id: str
+    title: str
+    provision: str
+    applies_to_entries: AppliesFrom
+    versions: tuple[RuleVersion, ...]
+    vacated: tuple[Vacatur, ...]
+    court_orders: tuple[CourtOrder, ...]
+
+
+@dataclass(frozen=True)
+class TreatyStatus:
+    """One country's status under one instrument: deposit date as written, with its source."""
+
+    value: str  # "YYYY-MM-DD" | "YYYY-MM" | "YYYY" | "none" | "unknown"
+    sources: tuple[str, ...]
+
+    def deposit_bounds(self) -> tuple[dt.date, dt.date] | None:
+        """(earliest, latest) possible deposit day; None if never a party; raises if unknown."""
+        v = self.value
+        if v == "none":
+            return None
+        if v == "unknown":
+            raise LookupError("unknown")
+        parts = [int(p) for p in v.split("-")]
+        if len(parts) == 3:
+            d = dt.date(*parts)
+            return d, d
+        if len(parts) == 2:
+            y, m = parts
+            last = (dt.date(y + (m == 12), m % 12 + 1, 1) - dt.timedelta(days=1))
+            return dt.date(y, m, 1), last
+        return dt.date(parts[0], 1, 1), dt.date(parts[0], 12, 31)
+
+
+@dataclass(frozen=True)
+class Country:
+    alpha2: str
+    alpha3: str
+    name: str
+    sovereign: str
+    treaties: dict[str, TreatyStatus]
+    notes: str
+
+
+# When a treaty enters into force for a State that joins it (the treaties' own articles).
+TREATY_IN_FORCE: dict[str, tuple[dt.date, int]] = {
+    "refugee_convention": (dt.date(1954, 4, 22), 90),   # art. 43
+    "refugee_protocol": (dt.date(1967, 10, 4), 0),      # art. VIII
+    "torture_convention": (dt.date(1987, 6, 26), 30),   # art. 27
+}
+
+
+@dataclass(frozen=True)
+class Law:
+    sources: dict[str, Source]
+    agreements: tuple[Agreement, ...]
+    transit_bar: TransitBarLaw
+    countries: dict[str, Country]
+    files: dict[str, bytes] = field(repr=False)
+    # options changed by policy variants (see variants.py)
+    party_from: Literal["entry_into_force", "deposit"] = "entry_into_force"
+    aca_requires_transit: bool = False
+    variants: tuple[str, ...] = ()
+
+    def with_(self, **changes: Any) -> Law:
+        return replace(self, **changes)
+
+    def party_window(self, alpha2: str, instruments: Iterable[str]
+                     ) -> tuple[dt.date, dt.date] | tuple[None, None]:
+        """(E, L) for "party to at least one of ``instruments``": the country was certainly a
+        party to none of them before E, and certainly a party to one of them from L on.
+        NEVER if never a party. (None, None) if the country is not in the table."""
+        country = self.countries.get(alpha2)
+        if country is None:
+            return None, None
+        earliest, latest = NEVER, NEVER
+        for inst in instruments:
+            try:
+                bounds = country.treaties[inst].deposit_bounds()
+            except LookupError:
+                earliest = EARLIEST  # status unknown: could have been party at any time
+                continue
+            if bounds is None:
+                continue
+            lo, hi = (self._party_day(inst, d) for d in bounds)
+            earliest, latest = min(earliest, lo), min(latest, hi)
+        return earliest, latest
+
+    def _party_day(self, instrument: str, deposit: dt.date) -> dt.date:
+        if self.party_from == "deposit":
+            return deposit
+        treaty_in_force, lag = TREATY_IN_FORCE[instrument]
+        return max(treaty_in_force, deposit + dt.timedelta(days=lag))
+
+    @property
+    def version(self) -> str:
+        """Hash of the law data, the rule modules and the engine, plus the variant options."""
+        h = hashlib.sha256()
+        for name in sorted(self.files):
+            h.update(name.encode())
+            h.update(self.files[name])
+        h.update(f"{self.party_from}|{self.aca_requires_transit}|{self.variants}".encode())
+        return h.hexdigest()[:16]
+
+
+class LawDataError(ValueError):
+    pass
+
+
+def _data_dir() -> Path:
+    return Path(str(resources.files("safethird.law").joinpath("data")))
+
+
+def _validate(model: type[BaseModel], data: Any, name: str) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        e = exc.errors()[0]
+        loc = ".".join(str(p) for p in e["loc"])
+        raise LawDataError(f"{name}: {loc}: {e['msg']}") from None
+
+
+def _read_countries(text: str, name: str) -> dict[str, Country]:
+    out: dict[str, Country] = {}
+    for i, row in enumerate(csv.DictReader(io.StringIO(text)), start=2):
+        try:
+            treaties = {
+                inst: TreatyStatus(row[inst].strip(), tuple(
+                    s.strip() for s in row[f"{inst}_source"].split(";") if s.strip()))
+                for inst in INSTRUMENTS
+            }
+            out[row["alpha2"]] = Country(row["alpha2"], row["alpha3"], row["name"],
+                                         row.get("sovereign", "") or "", treaties,
+                                         row.get("notes", "") or "")
+        except KeyError as exc:
+            raise LawDataError(f"{name} line {i}: missing column {exc}") from None
+    return out
+
+
+def _rule_files() -> dict[str, bytes]:
+    pkg = resources.files("safethird")
+    files = {}
+    for rel in ("law/aca.py", "law/transit_bar.py", "law/treaties.py", "decide.py",
+                "logic/expr.py", "logic/evaluate.py", "logic/vectorize.py"):
+        p = pkg.joinpath(rel)
+        if p.is_file():
+            files[rel] = p.read_bytes()
+    return files
+
+
+@cache
+def load_law(data_dir: str | None = None) -> Law:
+    root = Path(data_dir) if data_dir else _data_dir()
+    files: dict[str, bytes] = {}
+    sources: dict[str, Source] = {}
+    for p in sorted(root.glob("sources*.yaml")):
+        files[p.name] = p.read_bytes()
+        raw = yaml.safe_load(files[p.name]) or {}
+        for sid, entry in raw.items():
+            if sid in sources:
+                raise LawDataError(f"{p.name}: source id {sid} defined twice")
+            sources[sid] = _validate(Source, entry, f"{p.name}: {sid}")
+    agreements = []
+    for p in sorted((root / "agreements").glob("*.yaml")):
+        files[f"agreements/{p.name}"] = p.read_bytes()
+        agreements.append(_validate(Agreement, yaml.safe_load(files[f"agreements/{p.name}"]),
+                                    f"agreements/{p.name}"))
+    tb_path = root / "rules" / "transit-bar.yaml"
+    files["rules/transit-bar.yaml"] = tb_path.read_bytes()
+    transit_bar = _validate(TransitBarLaw, yaml.safe_load(files["rules/transit-bar.yaml"]),
+                            "rules/transit-bar.yaml")
+    countries: dict[str, Country] = {}
+    cpath = root / "countries.csv"
+    if cpath.exists():
+        files["countries.csv"] = cpath.read_bytes()
+        countries = _read_countries(files["countries.csv"].decode("utf-8"), "countries.csv")
+    files["circuits.yaml"] = (root / "circuits.yaml").read_bytes()
+    files |= _rule_files()
+    agreements.sort(key=lambda a: (a.applies_to_arrivals.from_, a.id))
+    return Law(sources, tuple(agreements), transit_bar, countries, files)

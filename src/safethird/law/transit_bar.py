@@ -1,0 +1,154 @@
+"""8 CFR 208.13(c)(4) and 1208.13(c)(4): the third-country transit bar.
+
+Interim final rule, 84 FR 33829 (July 16, 2019); final rule, 85 FR 82260 (Dec. 17, 2020). Read
+beside the regulation: first when the rule had legal effect (its versions and the court orders,
+from ``law/data/rules/transit-bar.yaml``), then the lead-in of (c)(4) — who is covered — then
+exceptions (i), (ii) and (iii) in the order of the text.
+"""
+
+from __future__ import annotations
+
+from safethird.law.circuits import STATE_CIRCUIT
+from safethird.law.data import Law, Window
+from safethird.law.treaties import treaty_clause
+from safethird.logic.expr import (
+    AS_OF,
+    Clause,
+    Const,
+    Contains,
+    Expr,
+    Lookup,
+    all_legs,
+    any_leg,
+    any_of,
+    date,
+    fact,
+)
+from safethird.logic.finding import Finding, Reason
+
+PROVISION = "8 CFR 208.13(c)(4); 8 CFR 1208.13(c)(4)"
+
+
+def _during(window: Window) -> Expr:
+    """The as-of date falls in the window."""
+    inside = AS_OF.ge(date(window.from_))
+    return inside if window.until is None else inside & AS_OF.lt(date(window.until))
+
+
+def third_country(leg_country: Expr | None = None) -> Expr:
+    """A transit country outside the person's citizenship, nationality or last lawful
+    habitual residence (lead-in of (c)(4))."""
+    country = leg_country or fact("route[].country")
+    return ~Contains(fact("nationalities"), country) & ~country.eq(
+        fact("last_habitual_residence"))
+
+
+def rule(law: Law) -> Finding:
+    tb = law.transit_bar
+    ifr, final = (next(v for v in tb.versions if v.id == i) for i in ("ifr-2019", "final-2020"))
+    starts = tb.applies_to_entries.from_
+
+    # --- Legal effect: which version was in force on the as-of date, and where -----------
+    not_yet = Clause(
+        "transit_bar.rule_not_yet_in_effect",
+        f"on the as-of date the rule had not yet taken effect (it took effect {starts})",
+        ifr.citation, AS_OF.lt(date(starts)))
+    vacated = Clause(
+        "transit_bar.rule_vacated",
+        "on the as-of date the rule had been vacated and no later version was yet in force",
+        "; ".join(v.order for v in tb.vacated),
+        any_of(*(_during(v) for v in tb.vacated)))
+    circuit = Lookup("circuit", STATE_CIRCUIT, fact("arrival.state"), "str")
+    orders = []
+    for o in tb.court_orders:
+        if o.scope.kind == "nationwide":
+            where: Expr | None = None
+        elif o.scope.kind == "circuits":
+            where = circuit.isin(o.scope.circuits)
+        else:  # the Al Otro Lado class: non-Mexican asylum seekers metered before the rule
+            where = fact("metered_before_2019_07_16") & ~Contains(
+                fact("nationalities"), Const("MX"))
+        covers = {"nationwide": "nationwide",
+                  "circuits": f"in the federal circuit(s) {', '.join(o.scope.circuits)}",
+                  "metering_class": "for members of the class"}[o.scope.kind]
+        orders.append(Clause(f"transit_bar.court_order.{o.id}",
+                             f"this order was in force on the as-of date ({o.from_} to "
+                             f"{o.until or 'no end found'}, {covers}) and covers this person",
+                             o.order,
+                             _during(o) if where is None else _during(o) & where))
+    enjoined = Clause(
+        "transit_bar.rule_enjoined",
+        "on the as-of date a court order barred applying the rule to this person "
+        "(where they arrived: the federal circuit of the border state)",
+        "8 CFR 208.13(c)(4); the court orders below", any_of(*orders))
+
+    # --- (c)(4) lead-in: who is covered --------------------------------------------------
+    before_rule = Clause(
+        "transit_bar.entered_before_rule",
+        f"the person entered, attempted to enter or arrived before {starts}",
+        "8 CFR 208.13(c)(4) (\"on or after July 16, 2019\")",
+        fact("arrival.date").lt(date(starts)))
+    not_southern = Clause(
+        "transit_bar.not_southern_land_border",
+        "the person did not enter, attempt to enter or arrive across the southern land border "
+        "(the land border between the United States and Mexico)",
+        "8 CFR 208.13(c)(4); 85 FR 82260 (definition of southern land border)",
+        ~fact("arrival.border").eq("southern_land"))
+    third = Clause(
+        "transit_bar.transited_third_country",
+        "a transit country outside the person's country of citizenship, nationality or last "
+        "lawful habitual residence", "8 CFR 208.13(c)(4)", third_country())
+    no_transit = Clause(
+        "transit_bar.no_third_country_transit",
+        "en route to the United States the person transited no country outside their country of "
+        "citizenship, nationality or last lawful habitual residence",
+        "8 CFR 208.13(c)(4)", ~any_leg(third))
+
+    # --- (c)(4)(i): applied for protection in a transit country and was finally denied ----
+    exc_i = Clause(
+        "transit_bar.exception_denied_protection",
+        "the person applied for protection in at least one such transit country and received a "
+        "final judgment denying it (a pending, withdrawn or not-yet-final claim does not count)",
+        "8 CFR 208.13(c)(4)(i)",
+        any_leg(third & fact("route[].protection_claim").eq("denied_final")))
+
+    # --- (c)(4)(ii): victim of a severe form of trafficking in persons --------------------
+    exc_ii = Clause(
+        "transit_bar.exception_trafficking_victim",
+        "the person is a victim of a severe form of trafficking in persons (8 CFR 214.11)",
+        "8 CFR 208.13(c)(4)(ii)", fact("trafficking_victim"))
+
+    # --- (c)(4)(iii): transited only countries party to none of the treaties --------------
+    # The interim rule lists the 1951 Convention, the 1967 Protocol and the Convention against
+    # Torture; the final rule dropped the Convention against Torture.
+    nonparty_ifr = treaty_clause(
+        law, ifr.exception_iii_instruments, "transit_bar.nonparty.ifr-2019",
+        ifr.exception_iii_text, "8 CFR 208.13(c)(4)(iii) (84 FR 33829)")
+    nonparty_final = treaty_clause(
+        law, final.exception_iii_instruments, "transit_bar.nonparty.final-2020",
+        final.exception_iii_text, "8 CFR 208.13(c)(4)(iii) (85 FR 82260)")
+    nonparty = (_during(ifr) & nonparty_ifr) | (_during(final) & nonparty_final)
+    exc_iii = Clause(
+        "transit_bar.exception_nonparty_transit_only",
+        "every country the person transited (outside nationality and last lawful habitual "
+        "residence) was, at the time of transit, party to none of the treaties the version of "
+        "the rule in force lists", "8 CFR 208.13(c)(4)(iii)",
+        all_legs(~third_country() | nonparty))
+
+    reasons = (
+        Reason("rule_not_yet_in_effect", not_yet),
+        Reason("rule_vacated", vacated),
+        Reason("rule_enjoined", enjoined),
+        Reason("entered_before_rule", before_rule),
+        Reason("not_southern_land_border", not_southern),
+        Reason("no_third_country_transit", no_transit),
+        Reason("exception_denied_protection", exc_i),
+        Reason("exception_trafficking_victim", exc_ii),
+        Reason("exception_nonparty_transit_only", exc_iii),
+    )
+    barred = Clause(
+        "transit_bar.barred",
+        "the person crossed the southern land border on or after July 16, 2019 after transiting a "
+        "third country, and no exception applies: ineligible for asylum",
+        "8 CFR 208.13(c)(4)", ~any_of(*(r.clause for r in reasons)))
+    return Finding("transit_bar", PROVISION, reasons, barred)

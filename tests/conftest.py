@@ -1,0 +1,6 @@
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("MPLCONFIGDIR", os.path.join(os.path.dirname(__file__), "..", ".cache",
+                                                   "matplotlib"))
