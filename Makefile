@@ -38,7 +38,8 @@ test: env-dev
 lint: env-dev
 	$(BIN)/ruff check src tests benchmarks
 
-bench: env-dev
+bench: $(UV)
+	$(UV) sync --frozen --python $(PYTHON) --extra dev --extra bench --quiet
 	$(BIN)/python benchmarks/run.py
 
 clean:

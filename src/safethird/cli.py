@@ -147,6 +147,21 @@ def law_check() -> None:
         raise typer.Exit(1)
 
 
+def _register_simulation() -> None:
+    """The simulation commands (population, scenarios, simulate, compare) live with the flow
+    model; registered here so the command line stays one `safethird`."""
+    try:
+        from safethird.flow.commands import register
+    except ModuleNotFoundError as exc:  # the flow package is optional until it lands
+        if exc.name and exc.name.startswith("safethird.flow"):
+            return
+        raise
+    register(app)
+
+
+_register_simulation()
+
+
 def main() -> None:
     try:
         app()
