@@ -82,6 +82,66 @@ def decide(
 
 
 @app.command()
+def batch(
+    inp: Annotated[str, typer.Argument(metavar="IN", help="Cases: .csv, .jsonl, .parquet or a "
+                                       "folder of Parquet files.")],
+    out: Annotated[str, typer.Option("--out", help="Determinations: .csv, .jsonl, .parquet or "
+                                     "a folder (Parquet dataset).")],
+    as_of: AsOf = None,
+    variant: VariantOpt = None,
+    errors: Annotated[str | None, typer.Option(
+        "--errors", help="Where invalid rows go (JSON Lines; default OUT.errors.jsonl).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar or summary.")] = False,
+    dask: Annotated[str | None, typer.Option(
+        "--dask", envvar="SAFETHIRD_DASK",
+        help="Address of a dask.distributed scheduler: decide a Parquet dataset there.")] = None,
+    chunk_rows: Annotated[int, typer.Option("--chunk-rows", help="Rows per chunk (bounds "
+                                            "memory).", min=1000)] = 1_000_000,
+) -> None:
+    """Decide many cases; every input row ends up in OUT or in the errors file."""
+    from safethird.batch.read import UnusableInput
+    from safethird.batch.run import run_batch
+    from safethird.batch.summary import render
+
+    day = _parse_date(as_of, "--as-of")
+    variant = _variant(variant)
+    try:
+        if dask:
+            from safethird.batch.distributed import run_on_dask
+
+            result = run_on_dask(inp, out, dask, as_of=day, variant=variant, errors=errors,
+                                 rows_per_partition=chunk_rows)
+        else:
+            result = run_batch(inp, out, as_of=day, variant=variant, errors=errors,
+                               quiet=quiet, chunk_rows=chunk_rows)
+    except (UnusableInput, ValueError, OSError) as exc:
+        fail(str(exc))
+    if not quiet:
+        if day is None:
+            typer.echo(f"note: no --as-of: rows without as_of were decided as of "
+                       f"{dt.date.today()}")
+        typer.echo(render(result.counts, result))
+
+
+@app.command()
+def summarize(
+    out: Annotated[str, typer.Argument(help="An output of `safethird batch`.")],
+) -> None:
+    """Counts by pathway and reason for an existing batch output."""
+    from pathlib import Path
+
+    from safethird.batch.summary import counts_of, render
+
+    path = Path(out)
+    if not path.exists():
+        fail(f"{out}: no such file or folder")
+    try:
+        typer.echo(render(counts_of(path)))
+    except Exception as exc:  # a file that is not a batch output
+        fail(f"{out}: not a safethird batch output ({exc})")
+
+
+@app.command()
 def variants() -> None:
     """The named policy variants and what each changes."""
     from safethird.law.variants import VARIANTS

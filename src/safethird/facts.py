@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
@@ -62,12 +63,17 @@ def country_codes() -> frozenset[str]:
     return frozenset(c.alpha_2 for c in pycountry.countries)
 
 
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
 def _iso_date(value: Any) -> Any:
     # Lax pydantic would take 0 as 1970-01-01; a date here is an ISO 8601 string or a date.
     if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
         return value
     if isinstance(value, str):
         try:
+            if not _ISO_DATE.match(value):  # 3.11's fromisoformat also takes 20191201, 2019-W01
+                raise ValueError
             return dt.date.fromisoformat(value)
         except ValueError:
             raise ValueError(f"not an ISO 8601 date (YYYY-MM-DD): {value!r}") from None

@@ -32,7 +32,7 @@ from safethird.logic.expr import (
     Quantifier,
 )
 
-ROW = "_row"
+ROW = "__case_index"
 LEG_FIELDS = [f.name for f in facts.LEG_DTYPE.fields]
 _DTYPES: dict[str, pl.DataType] = {
     "bool": pl.Boolean(), "date": pl.Date(), "country": pl.String(), "state": pl.String(),

@@ -1,0 +1,224 @@
+"""Reading case tables in bounded chunks: CSV, JSON Lines, Parquet files and Parquet datasets.
+
+Every chunk carries the 1-based row number of each record (``_row``) and its file (``_file``),
+so that every input row ends up either in the output or in the errors, with its number.
+
+CSV and JSON Lines are parsed by Polars a block of lines at a time. A block Polars cannot parse
+(a truncated last line, a ragged row, broken JSON) is split in halves until the bad lines are
+isolated: the good lines are still parsed by Polars, and only a bad line is looked at alone, to
+say what is wrong with it. (A CSV record must therefore sit on one line, as writers produce it.)
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+import pyarrow.parquet as pq
+
+from safethird.facts import CaseError, parse_case
+
+ROW, FILE = "_row", "_file"
+BLOCK_BYTES = 32 << 20
+
+
+class UnusableInput(ValueError):
+    """The input cannot be read at all (exit 2): no row can be accounted for."""
+
+
+@dataclass
+class Chunk:
+    frame: pl.DataFrame  # raw columns + _row, _file
+    errors: list[dict] = field(default_factory=list)  # rows that could not even be parsed
+    rows: int = 0  # input rows in this chunk (parsed + unparsable)
+    progress: int = 0  # bytes or rows consumed, for the progress bar
+
+
+def input_kind(path: Path) -> str:
+    if path.is_dir():
+        if not any(path.glob("*.parquet")):
+            raise UnusableInput(f"{path}: a folder must hold Parquet files (a dataset)")
+        return "dataset"
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".parquet", ".jsonl"):
+        return suffix[1:]
+    if suffix == ".ndjson":
+        return "jsonl"
+    raise UnusableInput(f"{path}: unknown input type (use .csv, .jsonl, .parquet or a folder of "
+                        f"Parquet files)")
+
+
+def dataset_files(path: Path) -> list[Path]:
+    return sorted(path.glob("*.parquet")) if path.is_dir() else [path]
+
+
+def total_size(path: Path) -> tuple[int, str]:
+    """(total, unit) for the progress bar: rows for Parquet, bytes for text."""
+    kind = input_kind(path)
+    if kind in ("parquet", "dataset"):
+        return sum(_parquet(f).metadata.num_rows for f in dataset_files(path)), "rows"
+    return path.stat().st_size, "bytes"
+
+
+def _parquet(path: Path) -> pq.ParquetFile:
+    try:
+        return pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises several types for a damaged file
+        raise UnusableInput(f"{path}: not a readable Parquet file ({exc})") from None
+
+
+def read_chunks(path: Path, chunk_rows: int = 1_000_000) -> Iterator[Chunk]:
+    kind = input_kind(path)
+    if kind in ("parquet", "dataset"):
+        yield from _parquet_chunks(path, chunk_rows)
+    else:
+        yield from _text_chunks(path, kind)
+
+
+def _parquet_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:
+    start = 0
+    for f in dataset_files(path):
+        pf = _parquet(f)
+        try:
+            for batch in pf.iter_batches(batch_size=chunk_rows):
+                frame = pl.from_arrow(batch)
+                assert isinstance(frame, pl.DataFrame)
+                n = frame.height
+                frame = frame.with_columns(
+                    pl.int_range(start + 1, start + n + 1, dtype=pl.Int64).alias(ROW),
+                    pl.lit(str(f)).alias(FILE))
+                start += n
+                yield Chunk(frame, [], n, n)
+        except UnusableInput:
+            raise
+        except Exception as exc:
+            raise UnusableInput(f"{f}: cannot read Parquet data after row {start} ({exc})"
+                                ) from None
+
+
+def _text_chunks(path: Path, kind: str) -> Iterator[Chunk]:
+    with path.open("rb") as fh:
+        header = b""
+        if kind == "csv":
+            header = fh.readline()
+            if not header.strip():
+                raise UnusableInput(f"{path}: empty CSV file (no header line)")
+            if not header.endswith(b"\n"):
+                header += b"\n"
+        start = 0
+        rest = b""
+        while True:
+            block = fh.read(BLOCK_BYTES)
+            data = rest + block
+            if not block:
+                if not data.strip():
+                    break
+                last, rest = data, b""
+            else:
+                cut = data.rfind(b"\n")
+                if cut < 0:
+                    rest = data
+                    continue
+                last, rest = data[:cut + 1], data[cut + 1:]
+            lines = [ln for ln in last.splitlines(keepends=True)]
+            chunk = _parse_lines(lines, header, kind, path, start)
+            chunk.progress = len(last)
+            start += chunk.rows
+            yield chunk
+            if not block:
+                break
+
+
+def _parse_block(data: bytes, header: bytes, kind: str) -> pl.DataFrame:
+    if kind == "csv":
+        return pl.read_csv(io.BytesIO(header + data), infer_schema=False)
+    return pl.read_ndjson(io.BytesIO(data), infer_schema_length=None)
+
+
+def _csv_fields(*lines: bytes) -> tuple[list[int], list[bool]]:
+    """Per line: the number of comma-separated fields outside quotes, and whether its quotes
+    are balanced (an odd count means the line was cut inside a quoted field)."""
+    text = pl.Series([ln.rstrip(b"\r\n") for ln in lines], dtype=pl.Binary).cast(pl.String)
+    unquoted = text.str.replace_all(r'"(?:[^"]|"")*"', "")
+    fields = (unquoted.str.count_matches(",") + 1).to_list()
+    balanced = (text.str.count_matches('"') % 2 == 0).to_list()
+    return fields, balanced
+
+
+def _blank(line: bytes) -> bool:
+    return not line.strip()
+
+
+def _parse_lines(lines: list[bytes], header: bytes, kind: str, path: Path, start: int) -> Chunk:
+    """Parse lines (1 record each; blank lines are not records) with the bisection fallback."""
+    frames: list[pl.DataFrame] = []
+    errors: list[dict] = []
+    numbered = [(i, ln) for i, ln in enumerate((ln for ln in lines if not _blank(ln)),
+                                                start=start + 1)]
+    n_records = len(numbered)
+    if kind == "csv" and numbered:
+        # Polars fills a short row with nulls: a cut-off line would pass as unknown facts.
+        # Count each line's fields (outside quotes), vectorized, and keep whole rows only.
+        n_fields = _csv_fields(header)[0][0]
+        fields, balanced = _csv_fields(*(ln for _, ln in numbered))
+        good = []
+        for (i, ln), k, ok in zip(numbered, fields, balanced, strict=True):
+            if k == n_fields and ok:
+                good.append((i, ln))
+            else:
+                errors.append(_diagnose(i, ln, header, kind, path, ValueError(
+                    f"{k} fields, header has {n_fields}")))
+        numbered = good
+
+    def parse(part: list[tuple[int, bytes]]) -> None:
+        if not part:
+            return
+        try:
+            frame = _parse_block(b"".join(ln if ln.endswith(b"\n") else ln + b"\n"
+                                          for _, ln in part), header, kind)
+            if frame.height != len(part):
+                raise ValueError("record count differs from line count")
+            frames.append(frame.with_columns(
+                pl.Series(ROW, [i for i, _ in part], dtype=pl.Int64),
+                pl.lit(str(path)).alias(FILE)))
+        except Exception as exc:
+            if len(part) == 1:
+                errors.append(_diagnose(part[0][0], part[0][1], header, kind, path, exc))
+            else:
+                mid = len(part) // 2
+                parse(part[:mid])
+                parse(part[mid:])
+
+    parse(numbered)
+    frame = pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame(
+        {ROW: [], FILE: []}, schema={ROW: pl.Int64, FILE: pl.String})
+    return Chunk(frame.sort(ROW), errors, n_records)
+
+
+def _diagnose(row: int, line: bytes, header: bytes, kind: str, path: Path,
+              exc: Exception) -> dict:
+    """Why one line cannot be read: the field and message when we can tell."""
+    text = line.decode("utf-8", errors="replace").rstrip("\n")
+    if kind == "jsonl":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            return _error(path, row, None, "(row)", f"not valid JSON ({e.msg}; truncated line?)")
+        case_id = data.get("id") if isinstance(data, dict) else None
+        try:
+            parse_case(data)
+        except CaseError as e:
+            return _error(path, row, case_id, e.field, e.message)
+        return _error(path, row, case_id, "(row)", f"could not be read as a table row ({exc})")
+    return _error(path, row, None, "(row)",
+                  f"malformed CSV row ({exc}; truncated line or an unbalanced quote?): "
+                  f"{text[:80]!r}")
+
+
+def _error(path: Path, row: int, case_id: object, field_: str, message: str) -> dict:
+    return {"file": str(path), "row": row, "id": case_id if isinstance(case_id, str) else None,
+            "field": field_, "message": message}

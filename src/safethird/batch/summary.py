@@ -1,0 +1,44 @@
+"""Counts by pathway and reason, for the end of a run and for an existing output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from safethird.batch.run import SUMMARY_KEYS, BatchResult, output_kind
+
+
+def read_output(path: Path) -> pl.LazyFrame:
+    kind = output_kind(path)
+    if kind == "dataset":
+        return pl.scan_parquet(path / "*.parquet")
+    if kind == "parquet":
+        return pl.scan_parquet(path)
+    if kind == "csv":
+        return pl.scan_csv(path)
+    return pl.scan_ndjson(path)
+
+
+def counts_of(path: Path) -> pl.DataFrame:
+    return read_output(path).group_by(SUMMARY_KEYS).len().sort("len", descending=True).collect()
+
+
+def render(counts: pl.DataFrame, result: BatchResult | None = None) -> str:
+    lines = []
+    if result is not None:
+        lines.append(f"{result.rows_in:,} rows in: {result.rows_out:,} decided → {result.out}, "
+                     f"{result.rows_error:,} errors → {result.errors_path} "
+                     f"({result.seconds:.2f} s, {result.rows_per_second:,.0f} rows/s)")
+        if result.error_fields:
+            top = sorted(result.error_fields.items(), key=lambda kv: -kv[1])[:8]
+            lines.append("  errors by field: " + ", ".join(f"{k} {v:,}" for k, v in top))
+    if counts.is_empty():
+        return "\n".join([*lines, "no determinations"])
+    total = int(counts["len"].sum())
+    for key in SUMMARY_KEYS:
+        by = counts.group_by(key).agg(pl.col("len").sum()).sort("len", descending=True)
+        lines.append(f"{key}:")
+        for value, n in by.iter_rows():
+            lines.append(f"  {value!s:<34} {n:>12,}  {100 * n / total:5.1f}%")
+    return "\n".join(lines)
