@@ -1,0 +1,134 @@
+"""The legal test suite: cases in tests/cases/*.yaml, each derived from the law (the regulation,
+the law data, the digest's derived cases), run through ``safethird.decide``.
+
+Each case names ``as_of``, optional ``variant``, the ``facts`` (CONTRACT.md section 1) and what it
+``expect``s. Only the keys under ``expect`` are checked, each exactly:
+
+* ``aca`` / ``transit_bar``: a mapping of finding fields (status, reason, partner, agreement);
+* ``pathway``;
+* ``missing_facts`` (exact list), ``missing_facts_first``, ``missing_facts_include`` (subset);
+* ``counterfactuals_include``: items ``{change: {...}, pathway: ...}`` that must be among the
+  counterfactuals (same change, same pathway);
+* ``citations_include``: ``{finding: [text, ...]}``, each text found within one of the finding's
+  citations.
+
+A case the suite's authors believe the code gets wrong carries ``xfail: "reason"`` (strict).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import safethird
+
+CASES_DIR = Path(__file__).parent / "cases"
+CASE_FILES = sorted(CASES_DIR.glob("*.yaml"))
+REQUIRED = ("name", "facts", "expect", "as_of")
+EXPECT_KEYS = {"aca", "transit_bar", "pathway", "missing_facts", "missing_facts_first",
+               "missing_facts_include", "counterfactuals_include", "citations_include"}
+CASE_KEYS = {"name", "source", "as_of", "variant", "facts", "expect", "xfail"}
+
+
+def _load(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as fh:
+        data = yaml.safe_load(fh)
+    assert isinstance(data, list), f"{path.name}: expected a YAML list of cases"
+    return data
+
+
+def _short(name: str, n: int = 48) -> str:
+    words = "".join(ch if ch.isalnum() else " " for ch in str(name).lower()).split()
+    return "-".join(words)[:n].rstrip("-")
+
+
+def _params() -> list[Any]:
+    params = []
+    for path in CASE_FILES:
+        for i, c in enumerate(_load(path)):
+            marks = []
+            if c.get("xfail"):
+                marks.append(pytest.mark.xfail(reason=str(c["xfail"]), strict=True))
+            params.append(pytest.param(c, id=f"{path.stem}-{i:02d}-{_short(c.get('name', ''))}",
+                                       marks=marks))
+    return params
+
+
+def _norm(v: Any) -> Any:
+    """Dates as ISO strings, recursively (YAML gives dates, the determination strings)."""
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, dict):
+        return {k: _norm(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_norm(x) for x in v]
+    return v
+
+
+@pytest.mark.parametrize("path", CASE_FILES, ids=[p.stem for p in CASE_FILES])
+def test_case_file_is_well_formed(path: Path) -> None:
+    cases = _load(path)
+    assert cases, f"{path.name} holds no cases"
+    for i, c in enumerate(cases):
+        assert isinstance(c, dict), f"{path.name}[{i}] is not a mapping"
+        for key in REQUIRED:
+            assert key in c, f"{path.name}[{i}] lacks {key!r}"
+        assert not set(c) - CASE_KEYS, f"{path.name}[{i}] unknown keys {set(c) - CASE_KEYS}"
+        assert isinstance(c["facts"], dict) and isinstance(c["expect"], dict)
+        assert c["expect"], f"{path.name}[{i}] expects nothing"
+        assert not set(c["expect"]) - EXPECT_KEYS, \
+            f"{path.name}[{i}] unknown expect keys {set(c['expect']) - EXPECT_KEYS}"
+        dt.date.fromisoformat(str(c["as_of"]))
+
+
+def test_enough_cases() -> None:
+    assert sum(len(_load(p)) for p in CASE_FILES) >= 90
+
+
+@pytest.mark.parametrize("case", _params())
+def test_legal_case(case: dict[str, Any]) -> None:
+    as_of = case["as_of"]
+    as_of = as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(str(as_of))
+    d = safethird.decide(case["facts"], as_of=as_of, variant=case.get("variant")).to_dict()
+    expect = case["expect"]
+    got: dict[str, Any] = {}
+    problems: list[str] = []
+
+    for finding in ("aca", "transit_bar"):
+        if finding in expect:
+            actual = d["findings"][finding]
+            for key, want in expect[finding].items():
+                got[f"{finding}.{key}"] = actual.get(key)
+                if actual.get(key) != want:
+                    problems.append(f"{finding}.{key}: expected {want!r}, got {actual.get(key)!r}")
+    if "pathway" in expect and d["pathway"] != expect["pathway"]:
+        problems.append(f"pathway: expected {expect['pathway']!r}, got {d['pathway']!r}")
+    missing = d["missing_facts"]
+    if "missing_facts" in expect and missing != expect["missing_facts"]:
+        problems.append(f"missing_facts: expected {expect['missing_facts']!r}, got {missing!r}")
+    if "missing_facts_first" in expect and (missing[:1] != [expect["missing_facts_first"]]):
+        problems.append(f"missing_facts_first: expected {expect['missing_facts_first']!r}, "
+                        f"got {missing!r}")
+    for path in expect.get("missing_facts_include", []):
+        if path not in missing:
+            problems.append(f"missing_facts_include: {path!r} not in {missing!r}")
+    cfs = [(_norm(c["change"]), c["pathway"]) for c in d["counterfactuals"]]
+    for want in expect.get("counterfactuals_include", []):
+        if (_norm(want["change"]), want["pathway"]) not in cfs:
+            problems.append(f"counterfactuals_include: {want!r} not in {cfs!r}")
+    for finding, texts in (expect.get("citations_include") or {}).items():
+        cites = d["findings"][finding]["citations"]
+        for text in texts:
+            if not any(text in c for c in cites):
+                problems.append(f"citations_include: {finding} {text!r} not in {cites!r}")
+
+    context = (f"\ncase: {case['name']}\n  aca={d['findings']['aca']['status']}/"
+               f"{d['findings']['aca']['reason']}/{d['findings']['aca'].get('partner')} "
+               f"transit_bar={d['findings']['transit_bar']['status']}/"
+               f"{d['findings']['transit_bar']['reason']} pathway={d['pathway']} "
+               f"missing={missing}")
+    assert not problems, "\n".join(problems) + context
