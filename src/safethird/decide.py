@@ -369,8 +369,25 @@ def _candidates(r: Rules, record: dict[str, Any], path: str) -> list[Any]:
     if spec.kind == "date":
         if path == "arrival.date":
             return [d + dt.timedelta(days=k) for d in _law_dates(r) for k in (-1, 0)]
+        if path.startswith("route["):
+            return _leg_date_candidates(r, record, int(path[6:path.index("]")]))
         return []
     return []
+
+
+def _leg_date_candidates(r: Rules, record: dict[str, Any], i: int) -> list[dt.date]:
+    """For a transit leg: the days around which its country's treaty status changed (what
+    exception (iii) turns on), for both versions of the rule."""
+    country = (record.get("route") or [{}])[i].get("country")
+    if country is None:
+        return []
+    days: set[dt.date] = set()
+    for version in r.law.transit_bar.versions:
+        e, latest = r.law.party_window(country, version.exception_iii_instruments)
+        for d in (e, latest):
+            if d is not None and dt.date(1950, 1, 1) < d < dt.date(2100, 1, 1):
+                days |= {d - dt.timedelta(days=1), d}
+    return sorted(days)
 
 
 def possible(record: dict[str, Any], as_of: dt.date) -> bool:

@@ -24,6 +24,7 @@ reported is that stage, in this order (CONTRACT.md).
 from __future__ import annotations
 
 from safethird.law.data import Agreement, Law, OperationPhase
+from safethird.law.entry import arrived_on_or_after
 from safethird.law.uac import unaccompanied_alien_child
 from safethird.logic.expr import (
     AS_OF,
@@ -48,8 +49,7 @@ TRUE = Const(True, "bool")
 
 def in_force_and_operating(a: Agreement) -> Clause:
     until = a.in_force_until
-    arrived = fact("arrival.date")
-    legal = arrived.ge(date(a.applies_to_arrivals.from_)) & AS_OF.ge(
+    legal = arrived_on_or_after(a.applies_to_arrivals.from_) & AS_OF.ge(
         date(a.applies_to_arrivals.from_))
     if until is not None:
         legal = legal & AS_OF.lt(date(until))

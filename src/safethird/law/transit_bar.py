@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from safethird.law.circuits import STATE_CIRCUIT
 from safethird.law.data import Law, Window
+from safethird.law.entry import arrived_on_or_after
 from safethird.law.treaties import treaty_clause
 from safethird.logic.expr import (
     AS_OF,
@@ -71,11 +72,13 @@ def rule(law: Law) -> Finding:
         covers = {"nationwide": "nationwide",
                   "circuits": f"in the federal circuit(s) {', '.join(o.scope.circuits)}",
                   "metering_class": "for members of the class"}[o.scope.kind]
+        # an order binds only the version of the rule it was made against
+        version = next(v for v in tb.versions if v.id == o.version)
+        where = _during(version) if where is None else _during(version) & where
         orders.append(Clause(f"transit_bar.court_order.{o.id}",
                              f"this order was in force on the as-of date ({o.from_} to "
                              f"{o.until or 'no end found'}, {covers}) and covers this person",
-                             o.order,
-                             _during(o) if where is None else _during(o) & where))
+                             o.order, _during(o) & where))
     enjoined = Clause(
         "transit_bar.rule_enjoined",
         "on the as-of date a court order barred applying the rule to this person "
@@ -87,7 +90,7 @@ def rule(law: Law) -> Finding:
         "transit_bar.entered_before_rule",
         f"the person entered, attempted to enter or arrived before {starts}",
         "8 CFR 208.13(c)(4) (\"on or after July 16, 2019\")",
-        fact("arrival.date").lt(date(starts)))
+        ~arrived_on_or_after(starts))
     not_southern = Clause(
         "transit_bar.not_southern_land_border",
         "the person did not enter, attempt to enter or arrive across the southern land border "

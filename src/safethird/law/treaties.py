@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from safethird.law.data import Law
-from safethird.logic.expr import UNKNOWN, Clause, Expr, Lookup, fact, lit
+from safethird.logic.expr import UNKNOWN, Clause, Expr, IsTrue, Lookup, fact, lit
 
 
 def party_tables(law: Law, instruments: Sequence[str]) -> tuple[dict, dict]:
@@ -28,15 +28,21 @@ def nonparty_during_leg(law: Law, instruments: Sequence[str], label: str) -> Exp
 
     The transit ended on the day the person left (``route[].left``), and no later than the
     arrival in the US, so a country that became party only after either day was not a party
-    then; a country already party on the day the person entered or left was."""
+    then; a country already party on the day the person entered or left was (or, for Mexico
+    before a southern land crossing, on the day of arrival)."""
     e_table, l_table = party_tables(law, instruments)
     country = fact("route[].country")
     party_none_until = Lookup(f"party_none_until[{label}]", e_table, country, "date")
     party_since = Lookup(f"party_since[{label}]", l_table, country, "date")
     left, entered, arrived = fact("route[].left"), fact("route[].entered"), fact("arrival.date")
     surely_not_party = left.lt(party_none_until) | arrived.lt(party_none_until)
-    surely_party = left.ge(party_since) | entered.ge(party_since)
-    return surely_not_party | (~surely_party & lit(UNKNOWN))
+    # the southern land border is the land border with Mexico (85 FR 82260): whoever crossed it
+    # was in Mexico on the day of arrival, so a Mexican leg lasted until then
+    crossed_from_mexico = country.eq("MX") & fact("arrival.border").eq("southern_land")
+    surely_party = left.ge(party_since) | entered.ge(party_since) | (
+        crossed_from_mexico & arrived.ge(party_since))
+    # settled as soon as either side is shown; otherwise the status on those days is unknown
+    return IsTrue(surely_not_party) | (~IsTrue(surely_party) & lit(UNKNOWN))
 
 
 def treaty_clause(law: Law, instruments: Sequence[str], cid: str, text: str,

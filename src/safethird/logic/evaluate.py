@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from safethird.logic.expr import (
+    AddYears,
     And,
     Clause,
     Compare,
@@ -49,6 +50,13 @@ def kleene_or(values: Iterable[Any]) -> bool | None:
 
 def kleene_not(value: Any) -> bool | None:
     return None if value is None else not value
+
+
+def add_years(d: dt.date, years: int) -> dt.date:
+    try:
+        return d.replace(year=d.year + years)
+    except ValueError:  # Feb. 29 in a year that has none: the last day of February
+        return d.replace(year=d.year + years, day=28)
 
 
 def read_fact(record: dict[str, Any], path: str) -> Any:
@@ -126,6 +134,9 @@ class Evaluation:
             case Overlaps(items=items, values=values):
                 xs = v(items, leg)
                 return None if xs is None else any(x in values for x in xs)
+            case AddYears(date=date, years=years):
+                d = v(date, leg)
+                return None if d is None else add_years(d, years)
             case IsEmpty(items=items):
                 xs = v(items, leg)
                 return None if xs is None else len(xs) == 0

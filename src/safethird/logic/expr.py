@@ -133,6 +133,17 @@ class Overlaps(Expr):
 
 
 @dataclass(frozen=True, eq=False)
+class AddYears(Expr):
+    """A date plus whole years (Feb. 29 + 1 year = Feb. 28), e.g. the day a person turns 18."""
+
+    date: Expr
+    years: int
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.date,)
+
+
+@dataclass(frozen=True, eq=False)
 class IsEmpty(Expr):
     """The list-valued fact ``items`` is empty (e.g. no nationality: stateless)."""
 
