@@ -64,7 +64,7 @@ def partitions(path: Path, rows_per_partition: int) -> list[Partition]:
 
 
 def first_rows(path: Path) -> pl.DataFrame:
-    """id → first row number, from the id column of every file (in input order)."""
+    """Repeated id → its first row number, from the id column of every file (input order)."""
     frames = []
     row = 1
     for f in dataset_files(path):
@@ -79,7 +79,8 @@ def first_rows(path: Path) -> pl.DataFrame:
         row += n
     if not frames:
         return pl.DataFrame(schema={"id": pl.String, "_first": pl.Int64})
-    return pl.concat(frames).filter(pl.col("id").is_not_null()).group_by("id").agg(
+    ids = pl.concat(frames).filter(pl.col("id").is_not_null())
+    return ids.filter(pl.col("id").is_duplicated()).group_by("id").agg(
         pl.col(ROW).min().alias("_first"))
 
 

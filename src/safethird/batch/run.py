@@ -50,8 +50,9 @@ def _citations(variant: str | Iterable[str] | None, law: Law | None) -> dict[str
 
 
 class Duplicates:
-    """Ids seen so far (id → first row, over every input row, valid or not): a valid row whose
-    id appeared on an earlier row is an error. Fed chunk by chunk, in input order."""
+    """Ids seen so far (over every input row, valid or not): a valid row whose id appeared on
+    an earlier row is an error. Fed chunk by chunk, in input order. Most ids are unique, so
+    rows are flagged by hashing alone; first rows are looked up for the duplicates only."""
 
     def __init__(self) -> None:
         self.seen = pl.DataFrame(schema={"id": pl.String, "_first": pl.Int64})
@@ -62,15 +63,25 @@ class Duplicates:
             ids = raw.select(ROW, "id").filter(pl.col("id").is_not_null())
         else:
             ids = pl.DataFrame(schema={ROW: pl.Int64, "id": pl.String})
-        firsts = ids.group_by("id").agg(pl.col(ROW).min().alias("_first"))
-        table = pl.concat([self.seen, firsts.join(self.seen, on="id", how="anti")])
-        self.seen = table
-        return flag_duplicates(valid, table)
+        repeated = ~pl.col("id").is_first_distinct()
+        if self.seen.height:
+            repeated = repeated | pl.col("id").is_in(self.seen["id"].implode())
+        flagged = ids.filter(repeated)
+        new = ids.filter(pl.col("id").is_first_distinct()).select(
+            "id", pl.col(ROW).alias("_first"))
+        if self.seen.height:
+            new = new.join(self.seen, on="id", how="anti")
+        if flagged.height:
+            firsts = pl.concat([self.seen, new]).join(flagged.select("id").unique(), on="id")
+        else:
+            firsts = pl.DataFrame(schema={"id": pl.String, "_first": pl.Int64})
+        self.seen = pl.concat([self.seen, new])
+        return flag_duplicates(valid, firsts)
 
 
 class KnownDuplicates:
-    """The same rule with the first row of every id computed beforehand (for partitions run
-    independently, e.g. on a Dask cluster)."""
+    """The same rule with the first row of every repeated id computed beforehand (for
+    partitions run independently, e.g. on a Dask cluster)."""
 
     def __init__(self, table: pl.DataFrame):
         self.table = table
@@ -82,6 +93,9 @@ class KnownDuplicates:
 
 def flag_duplicates(valid: pl.DataFrame, firsts: pl.DataFrame
                     ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``firsts``: (id, first row) for the ids that repeat."""
+    if not firsts.height:
+        return valid, pl.DataFrame(schema=ERROR_SCHEMA)
     dups = valid.select(ROW, FILE, "id").join(firsts, on="id", how="inner") \
         .filter(pl.col(ROW) != pl.col("_first"))
     errors = dups.select(pl.col(FILE).alias("file"), pl.col(ROW).alias("row"), "id",

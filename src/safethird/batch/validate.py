@@ -32,6 +32,7 @@ KINDS = {
     "admission_document": "enum", "visa_exempt": "bool", "fear_claimed": "bool",
     "public_interest_exception": "bool", "metered_before_2019_07_16": "bool", "as_of": "date",
 }
+TYPED = "__typed."
 ERROR_SCHEMA = {"file": pl.String, "row": pl.Int64, "id": pl.String, "field": pl.String,
                 "message": pl.String}
 
@@ -311,40 +312,58 @@ def validate(raw: pl.DataFrame, default_as_of: dt.date | None,
     checks.append((pl.col("_route_error").str.split("\t").list.first(),
                    pl.col("_route_error").str.split("\t").list.last(),
                    pl.col("_route_error").is_not_null()))
-    frame = frame.with_columns(_first_failure(checks).alias("_error"), **values)
-    # checks across fields, on the typed values (as the case schema's model validators do)
-    for c, dtype in facts.COLUMNS.items():
-        if c not in frame.columns:
-            frame = frame.with_columns(pl.lit(None, dtype=dtype).alias(c))
-    if default_as_of is not None:
-        frame = frame.with_columns(pl.col("as_of").fill_null(pl.lit(default_as_of)))
-    leg_last = pl.col("route").list.eval(
-        pl.max_horizontal(pl.element().struct.field("entered"),
-                          pl.element().struct.field("left"))).list.max()
-    leg_order = pl.col("route").list.eval(
-        pl.element().struct.field("left") < pl.element().struct.field("entered")).list.any()
-    cross: list[Check] = [
-        (pl.lit("(case)"), pl.lit("unaccompanied_child and family_unit cannot both be true"),
-         pl.col("unaccompanied_child") & pl.col("family_unit")),
-        (pl.lit("route"), pl.lit("a leg's left date is before its entered date"), leg_order),
-        (pl.lit("(case)"), pl.format("a route date ({}) is after arrival.date {}", leg_last,
-                                     pl.col("arrival.date")),
-         leg_last > pl.col("arrival.date")),
-    ]
-    frame = frame.with_columns(pl.coalesce(pl.col("_error"), _first_failure(cross))
-                               .alias("_error"))
-    errors = frame.filter(pl.col("_error").is_not_null()).select(
-        pl.col(FILE).alias("file"), pl.col(ROW).alias("row"),
-        pl.col("id").cast(pl.String).alias("id"),
-        pl.col("_error").struct.field("field"), pl.col("_error").struct.field("message"))
+    # Only the index of the first failing check is computed for every row; the field and the
+    # message are built for the failing rows alone.
+    typed = {c: values.get(c, pl.col(c) if c in frame.columns else pl.lit(None, dtype=dtype))
+             for c, dtype in facts.COLUMNS.items()}
     fear_cols = sorted({*(FEAR + p for p in fear_countries),
                         *(c for c in frame.columns if c.startswith(FEAR))})
-    for c in fear_cols:
-        if c not in frame.columns:
-            frame = frame.with_columns(pl.lit(None, dtype=pl.Boolean).alias(c))
-    valid = frame.filter(pl.col("_error").is_null()).select(
-        ROW, FILE, *facts.COLUMNS, *fear_cols)
+    typed |= {c: values.get(c, pl.lit(None, dtype=pl.Boolean)) for c in fear_cols}
+    if default_as_of is not None:
+        typed["as_of"] = typed["as_of"].fill_null(pl.lit(default_as_of))
+    frame = frame.with_columns(_first_index(checks).alias("_e1"),
+                               **{TYPED + c: v for c, v in typed.items()})
+    t = {c: pl.col(TYPED + c) for c in typed}
+    leg_last = t["route"].list.eval(
+        pl.max_horizontal(pl.element().struct.field("entered"),
+                          pl.element().struct.field("left"))).list.max()
+    leg_order = t["route"].list.eval(
+        pl.element().struct.field("left") < pl.element().struct.field("entered")).list.any()
+    # checks across fields, on the typed values (as the case schema's model validators do)
+    cross: list[Check] = [
+        (pl.lit("(case)"), pl.lit("unaccompanied_child and family_unit cannot both be true"),
+         t["unaccompanied_child"] & t["family_unit"]),
+        (pl.lit("route"), pl.lit("a leg's left date is before its entered date"), leg_order),
+        (pl.lit("(case)"), pl.format("a route date ({}) is after arrival.date {}", leg_last,
+                                     t["arrival.date"]),
+         leg_last > t["arrival.date"]),
+    ]
+    frame = frame.with_columns(_first_index(cross).alias("_e2"))
+    bad = pl.col("_e1").is_not_null() | pl.col("_e2").is_not_null()
+    failing = frame.filter(bad)
+    errors = failing.select(
+        pl.col(FILE).alias("file"), pl.col(ROW).alias("row"),
+        (pl.col("id").cast(pl.String) if "id" in failing.columns
+         else pl.lit(None, dtype=pl.String)).alias("id"),
+        pl.coalesce(_describe(checks, "_e1", 0), _describe(cross, "_e2", 0)).alias("field"),
+        pl.coalesce(_describe(checks, "_e1", 1), _describe(cross, "_e2", 1)).alias("message"))
+    valid = frame.filter(~bad).select(ROW, FILE, *(pl.col(TYPED + c).alias(c) for c in typed))
     return valid.cast(dict(facts.COLUMNS)), errors.cast(ERROR_SCHEMA)
+
+
+def _first_index(checks: list[Check]) -> pl.Expr:
+    out: pl.Expr = pl.lit(None, dtype=pl.Int16)
+    for i in reversed(range(len(checks))):
+        out = pl.when(checks[i][2].fill_null(False)).then(pl.lit(i, dtype=pl.Int16)) \
+            .otherwise(out)
+    return out
+
+
+def _describe(checks: list[Check], index: str, part: int) -> pl.Expr:
+    out: pl.Expr = pl.lit(None, dtype=pl.String)
+    for i in reversed(range(len(checks))):
+        out = pl.when(pl.col(index) == i).then(checks[i][part].cast(pl.String)).otherwise(out)
+    return out
 
 
 def _nationalities(frame: pl.DataFrame, checks: list[Check], values: dict[str, pl.Expr]
@@ -365,10 +384,11 @@ def _nationalities(frame: pl.DataFrame, checks: list[Check], values: dict[str, p
     elif isinstance(t, pl.List) and t.inner in (pl.String, pl.Null):
         codes = _codes()
         el = pl.element().cast(pl.String)
+        # a cheap flag for every row; which element is wrong only for the failing rows
+        failed = col.list.eval(el.is_null() | ~el.is_in(codes)).list.any().fill_null(False)
         bad_index = col.list.eval(pl.int_range(pl.len()).filter(
             el.is_null() | ~el.is_in(codes))).list.first()
         value = col.cast(pl.List(pl.String))
-        failed = bad_index.is_not_null()
         message = pl.format("not an ISO 3166-1 alpha-2 country code: '{}'",
                             col.cast(pl.List(pl.String)).list.get(bad_index.fill_null(0),
                                                                    null_on_oob=True))
