@@ -132,6 +132,8 @@ def main() -> None:
     print(f"5. Dask, 2-worker LocalCluster: {dask_s:.2f} s ({ROWS / dask_s:,.0f} cases/s), "
           f"{dask_s / ours_s:.2f}× the local run")
 
+    if os.environ.get("SAFETHIRD_BENCH_FLOW", "1") == "0":
+        return
     try:
         from bench_flow import main as flow_main
     except ModuleNotFoundError:

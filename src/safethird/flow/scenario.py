@@ -1,0 +1,220 @@
+"""Scenarios as YAML: the network's inputs, each number with its source.
+
+A number is written ``{value: X, source: ID}`` (ID in ``population/data/published*.yaml``) or
+``{value: X, basis: derived|calibrated|assumed|scenario, note: "..."}`` — a bare number is an
+error, so every input says where it comes from. A scenario may ``extends:`` another (bundled name
+or path): its keys are merged over the base, mappings key by key, lists replaced whole.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from safethird.population.statistics import published
+
+GROUPS = ("single_adult", "family_unit", "unaccompanied_child")
+PARTNERS = ("GT", "HN", "SV")
+
+
+class ScenarioError(ValueError):
+    pass
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Number(_Model):
+    """An input number with its provenance."""
+
+    value: float
+    source: str | None = None
+    basis: Literal["derived", "calibrated", "assumed", "scenario"] | None = None
+    note: str | None = None
+
+    @field_validator("source")
+    @classmethod
+    def _known(cls, v: str | None) -> str | None:
+        if v is not None and v not in published():
+            raise ValueError(f"source {v!r} is not a published figure (published*.yaml)")
+        return v
+
+    def model_post_init(self, _: Any) -> None:
+        if (self.source is None) == (self.basis is None):
+            raise ValueError("give exactly one of source (a published figure) or basis")
+
+    @property
+    def provenance(self) -> str:
+        return f"published: {self.source}" if self.source else f"{self.basis}: {self.note or ''}"
+
+
+class Operation(_Model):
+    """An agreement operated by the US (a change to the law data: see flow/overlays.py)."""
+
+    partner: Literal["GT", "HN", "SV"]
+    from_: dt.date = Field(alias="from")
+    until: dt.date | None = None
+    nationalities: tuple[str, ...] | None = None
+    groups: tuple[Literal["single_adult", "family_unit"], ...] = ("single_adult", "family_unit")
+    arrival_states: tuple[str, ...] | None = None
+    applies_to_arrivals_from: dt.date | None = None
+    note: str
+
+
+class Law(_Model):
+    variants: tuple[str, ...] = ()
+    operate: tuple[Operation, ...] = ()
+
+
+class Screening(_Model):
+    # threshold screenings per day for each partner's agreement; None = not a constraint
+    threshold_per_day: dict[str, Number] = {}
+    custody_limit_days: Number | None = None
+    fear_of_partner_established: Number
+    credible_fear: Literal["published"] = "published"
+
+
+class Detention(_Model):
+    detained: tuple[Literal["single_adult", "family_unit"], ...]
+    family_limit_days: Number
+    length_of_stay_days: Number
+    beds: dict[str, Number] = {}
+
+
+class FlightPhase(_Model):
+    from_: dt.date = Field(alias="from")
+    until: dt.date
+    transfers_per_day: Number
+    flight_every_days: Number
+
+
+class PartnerOffice(_Model):
+    backlog_start: Number
+    domestic_applications: Number
+    domestic_applications_over_days: Number
+    officers: Number
+    decisions_per_officer_per_month: Number
+    closed: tuple[tuple[dt.date, dt.date | None], ...] = ()
+    closed_source: Number | None = None
+    apply_share: Number
+    apply_within_days: Number
+    abandon_share: Number
+    abandon_after_days: Number
+
+
+class Check(_Model):
+    metric: Literal["transfers", "applied_in_partner", "partner_backlog_end",
+                    "detention_peak", "wait_days_transfer"]
+    partner: str
+    figure: str
+    by: dt.date | None = None
+    tolerance: float
+    tolerance_kind: Literal["relative", "share_points"] = "relative"
+
+    @field_validator("figure")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        if v not in published():
+            raise ValueError(f"figure {v!r} is not in published*.yaml")
+        return v
+
+
+class Scenario(_Model):
+    name: str
+    title: str
+    description: str
+    start: dt.date
+    end: dt.date
+    population: Literal["published"] = "published"
+    fear_claim_denominator: Literal["non_mexican", "all"] = "non_mexican"
+    law: Law = Law()
+    screening: Screening
+    detention: Detention
+    flights: dict[str, tuple[FlightPhase, ...]]
+    partner_office: dict[str, PartnerOffice]
+    checks: tuple[Check, ...] = ()
+
+    @property
+    def horizon(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def day(self, d: dt.date) -> int:
+        return (d - self.start).days
+
+    def date(self, day: int) -> dt.date:
+        return self.start + dt.timedelta(days=int(day))
+
+    def numbers(self) -> list[tuple[str, Number]]:
+        """Every input number with its dotted path (for the provenance table)."""
+        out: list[tuple[str, Number]] = []
+
+        def walk(obj: Any, path: str) -> None:
+            if isinstance(obj, Number):
+                out.append((path, obj))
+            elif isinstance(obj, BaseModel):
+                for k in type(obj).model_fields:
+                    walk(getattr(obj, k), f"{path}.{k}" if path else k)
+            elif isinstance(obj, dict):
+                for k, v in obj.items():
+                    walk(v, f"{path}.{k}")
+            elif isinstance(obj, tuple | list):
+                for i, v in enumerate(obj):
+                    walk(v, f"{path}[{i}]")
+        walk(self, "")
+        return out
+
+
+def bundled_dir() -> Path:
+    return Path(str(resources.files("safethird.flow").joinpath("scenarios")))
+
+
+def bundled() -> dict[str, Path]:
+    return {p.stem: p for p in sorted(bundled_dir().glob("*.yaml"))}
+
+
+def _merge(base: Any, over: Any) -> Any:
+    # a number ({value: ...}) is replaced whole, never merged with the base's provenance
+    if isinstance(base, dict) and isinstance(over, dict) and "value" not in over:
+        out = dict(base)
+        for k, v in over.items():
+            if v is None and isinstance(base.get(k), dict):
+                out.pop(k, None)   # `key: null` removes a mapping of the base
+            else:
+                out[k] = _merge(base[k], v) if k in base else v
+        return out
+    return over
+
+
+def _raw(ref: str, seen: tuple[str, ...] = ()) -> dict[str, Any]:
+    path = bundled().get(ref) or Path(ref)
+    if not path.exists():
+        raise ScenarioError(f"no scenario {ref!r} (bundled: {', '.join(bundled())}; or a path)")
+    if str(path) in seen:
+        raise ScenarioError(f"scenario {ref!r} extends itself")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ScenarioError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ScenarioError(f"{path}: a scenario is a mapping")
+    base = raw.pop("extends", None)
+    if base:
+        raw = _merge(_raw(base, (*seen, str(path))), raw)
+    return raw
+
+
+def load_scenario(ref: str) -> Scenario:
+    """A bundled scenario by name, or a YAML file (with its ``extends`` chain merged)."""
+    raw = _raw(ref)
+    try:
+        return Scenario.model_validate(raw)
+    except ValidationError as exc:
+        e = exc.errors()[0]
+        loc = ".".join(str(p) for p in e["loc"])
+        raise ScenarioError(f"{ref}: {loc}: {e['msg']}") from None

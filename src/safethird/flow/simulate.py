@@ -1,0 +1,191 @@
+"""Replications of a scenario: population → rules → network → metrics (CONTRACT.md section 4).
+
+Replication ``r`` of a run with seed ``S`` uses ``SeedSequence(S).spawn(N)[r]`` and nothing else,
+so its results do not depend on where, in which order or on how many workers it runs.
+``seed=None`` is the deterministic mode (one replication, no random draws).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from safethird.flow.network import (
+    CF_PATHWAYS,
+    GROUP_CODES,
+    Capacities,
+    Draws,
+    Outcome,
+    PeopleArrays,
+    capacities,
+    draw,
+    run,
+    timeseries,
+)
+from safethird.flow.overlays import scenario_law
+from safethird.flow.queues import NEVER, in_stage
+from safethird.flow.scenario import PARTNERS, Scenario
+from safethird.population.rates import PATHWAY_CODES, decide_encounters
+from safethird.population.synthesize import Encounters, encounters
+
+METRICS = ("transfers", "applied_in_partner", "partner_backlog_end", "detention_peak",
+           "wait_days_transfer")
+
+
+@dataclass
+class Replication:
+    index: int
+    enc: Encounters
+    pathway: np.ndarray
+    people: PeopleArrays
+    cap: Capacities
+    draws: Draws
+    outcome: Outcome
+
+
+def people_arrays(enc: Encounters, pathway: np.ndarray, partner: np.ndarray,
+                  applies: np.ndarray) -> PeopleArrays:
+    group = pl.Series(enc.column("group")).replace_strict(
+        {g: i for i, g in enumerate(GROUP_CODES)}, return_dtype=pl.Int64).to_numpy()
+    code = {p: i for i, p in enumerate(PATHWAY_CODES)}
+    to_transfer = pathway == code["aca_transfer"]
+    threshold = applies & enc.fear_claimed & (group != 2)
+    cf = np.isin(pathway, [code[p] for p in CF_PATHWAYS]) & enc.fear_claimed
+    return PeopleArrays(enc.day.astype(np.int64), group, partner.astype(np.int64), threshold,
+                        to_transfer & threshold, cf)
+
+
+def replicate(sc: Scenario, index: int, seed: int | None, replications: int) -> Replication:
+    rng = None if seed is None else np.random.default_rng(
+        np.random.SeedSequence(seed).spawn(replications)[index])
+    share = sc.screening.fear_of_partner_established.value
+    enc = encounters(sc.start, sc.end, rng=rng, fear_of_partner_share=share,
+                     fear_denominator=sc.fear_claim_denominator)
+    law, variants = scenario_law(sc)
+    pathway, partner, applies = decide_encounters(enc, sc.end, law=law, variants=variants)
+    people = people_arrays(enc, pathway, partner, applies)
+    cap = capacities(sc, PARTNERS)
+    draws = draw(sc, people, PARTNERS, rng)
+    return Replication(index, enc, pathway, people, cap, draws, run(people, cap, draws))
+
+
+def metrics(sc: Scenario, rep: Replication) -> dict[str, dict[str, Any]]:
+    """Per metric, per partner (and "all"): the replication's value. ``wait_days_transfer``
+    is the list of each transferee's days from encounter to flight."""
+    out: dict[str, dict[str, Any]] = {m: {} for m in METRICS}
+    end = sc.horizon - 1
+    o, p = rep.outcome, rep.people
+    det_enter, det_left = o.stages["detention"]
+    for i, label in [*enumerate(PARTNERS), (-1, "all")]:
+        sel = np.ones(len(p.arrival), bool) if label == "all" else p.partner == i
+        flown = sel & (o.transferred != NEVER) & (o.transferred <= end)
+        out["transfers"][label] = int(flown.sum())
+        out["applied_in_partner"][label] = int((sel & (o.applied != NEVER)).sum())
+        offices = o.office.values() if label == "all" else [o.office[i]]
+        out["partner_backlog_end"][label] = int(sum(
+            ((q["entry"] <= end) & ((q["left"] == NEVER) | (q["left"] > end))).sum()
+            for q in offices))
+        held = sel & (det_enter != NEVER)
+        stock = in_stage(det_enter[held], det_left[held], sc.horizon)
+        out["detention_peak"][label] = int(stock.max()) if len(stock) else 0
+        out["wait_days_transfer"][label] = (o.transferred[flown] - p.arrival[flown]).tolist()
+    return out
+
+
+def _stats(values: Iterable[float]) -> dict[str, float | None]:
+    v = np.asarray(list(values), dtype=np.float64)
+    if len(v) == 0:
+        return {"mean": None, "p05": None, "p50": None, "p95": None}
+    return {"mean": float(v.mean()), "p05": float(np.percentile(v, 5)),
+            "p50": float(np.percentile(v, 50)), "p95": float(np.percentile(v, 95))}
+
+
+def summarize(per_rep: list[dict[str, dict[str, Any]]]) -> dict[str, dict[str, dict]]:
+    """Across replications (counts) or over all transferees of all replications (waits)."""
+    out: dict[str, dict[str, dict]] = {}
+    for m in METRICS:
+        out[m] = {}
+        for label in [*PARTNERS, "all"]:
+            vals = [r[m][label] for r in per_rep]
+            if m == "wait_days_transfer":
+                out[m][label] = _stats(w for v in vals for w in v)
+            else:
+                out[m][label] = _stats(vals)
+    return out
+
+
+@dataclass
+class RunResult:
+    scenario: Scenario
+    seed: int | None
+    replications: int
+    per_rep: list[dict[str, dict[str, Any]]]
+    timeseries: pl.DataFrame
+    people: pl.DataFrame
+
+    @property
+    def metrics(self) -> dict[str, dict[str, dict]]:
+        return summarize(self.per_rep)
+
+
+def replication_result(sc: Scenario, index: int, seed: int | None, replications: int,
+                       keep_people: bool) -> tuple[dict, pl.DataFrame, pl.DataFrame | None]:
+    rep = replicate(sc, index, seed, replications)
+    ts = timeseries(rep.outcome, rep.people, rep.cap, sc.start).with_columns(
+        pl.lit(index, dtype=pl.Int32).alias("replication"))
+    return metrics(sc, rep), ts, (people_table(sc, rep) if keep_people else None)
+
+
+def simulate(sc: Scenario, replications: int = 1, seed: int | None = 0, *,
+             people: str = "first", dask: Any = None,
+             progress: Callable[[int], None] | None = None) -> RunResult:
+    """Run ``replications`` replications (``seed=None``: one deterministic run), locally or on
+    a Dask cluster (``dask``: a ``distributed.Client``, an address, or None)."""
+    if seed is None:
+        replications = 1
+    keep = [people == "all" or i == 0 for i in range(replications)]
+    if dask is None:
+        results = []
+        for i in range(replications):
+            results.append(replication_result(sc, i, seed, replications, keep[i]))
+            if progress:
+                progress(1)
+    else:
+        from safethird.flow.distributed import run_on_dask
+        results = run_on_dask(dask, sc, seed, replications, keep, progress)
+    per_rep = [r[0] for r in results]
+    ts = pl.concat([r[1] for r in results])
+    ppl = pl.concat([r[2] for r in results if r[2] is not None])
+    return RunResult(sc, seed, replications, per_rep, ts, ppl)
+
+
+def people_table(sc: Scenario, rep: Replication) -> pl.DataFrame:
+    """One row per person: nationality, group, pathway, and the day entered / left each
+    stage (dates; null = not in that stage or still there at the end)."""
+    o = rep.outcome
+    base = (sc.start - dt.date(1970, 1, 1)).days
+
+    def as_date(days: np.ndarray) -> pl.Series:
+        return pl.Series((days + base).astype(np.int32)).cast(pl.Date).scatter(
+            np.flatnonzero(days == NEVER), None)
+
+    frame = rep.enc.frame().select("person", "arrival", "citizenship", "group", "component",
+                                   "state", "fear_claimed").rename(
+        {"citizenship": "nationality"})
+    cols = {"replication": pl.Series([rep.index] * len(rep.enc), dtype=pl.Int32),
+            "pathway": pl.Series(np.array(PATHWAY_CODES)[rep.pathway]),
+            "partner": pl.Series(rep.people.partner).replace_strict(
+                dict(enumerate(PARTNERS)), default=None, return_dtype=pl.String)}
+    for name, (enter, leave) in o.stages.items():
+        cols[f"{name}_enter"] = as_date(enter)
+        cols[f"{name}_leave"] = as_date(np.where(enter == NEVER, NEVER, leave))
+    cols["transferred"] = as_date(o.transferred)
+    cols["released_awaiting_transfer"] = as_date(o.released)
+    cols["diverted"] = pl.Series(o.diverted)
+    cols["applied_in_partner"] = as_date(o.applied)
+    return frame.with_columns(**cols)

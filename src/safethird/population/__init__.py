@@ -1,0 +1,1 @@
+"""Synthetic populations of border encounters from published statistics (with sources)."""
