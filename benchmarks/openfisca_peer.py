@@ -72,7 +72,8 @@ class transit_bar_in_force(Variable):
             (day >= d("2019-09-09")) & (day < d("2019-09-11"))) | (day >= d("2021-02-16"))
         ninth = (day >= d("2019-08-16")) & (day < d("2019-09-09")) & person(
             "arrival_in_ninth_circuit", period)
-        metered = (day >= d("2019-11-19")) & person("metered_non_mexican", period)
+        # the Al Otro Lado order was made against the interim rule only
+        metered = (day >= d("2019-11-19")) & ifr & person("metered_non_mexican", period)
         return (ifr | final) & ~nationwide & ~ninth & ~metered
 
 
