@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import sys
 import time
 from collections.abc import Iterable
@@ -273,7 +272,3 @@ def _one_chunk(chunk: Chunk, as_of: dt.date | None, variant: str | None, law: La
         raise AccountingError(f"chunk of {chunk.rows} rows gave {decided.height} determinations "
                               f"and {errs.height} errors")
     return decided, errs
-
-
-def env_dask_address() -> str | None:
-    return os.environ.get("SAFETHIRD_DASK") or None

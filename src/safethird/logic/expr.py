@@ -258,20 +258,3 @@ def any_of(*args: Expr) -> Expr:
     if not args:
         return Const(False, "bool")
     return args[0] if len(args) == 1 else Or(tuple(args))
-
-
-def clauses(node: Expr) -> list[Clause]:
-    """Every clause in the tree, in the order written (pre-order), each once."""
-    seen: dict[int, Clause] = {}
-    for n in node.walk():
-        if isinstance(n, Clause) and id(n) not in seen:
-            seen[id(n)] = n
-    return list(seen.values())
-
-
-def facts_in(node: Expr) -> list[str]:
-    out: dict[str, None] = {}
-    for n in node.walk():
-        if isinstance(n, Fact):
-            out[n.path] = None
-    return list(out)

@@ -76,7 +76,6 @@ def finding_columns(f: Finding) -> list[pl.Expr]:
     cols = [pl.col(f.column(r.code)) for r in f.reasons]
     any_holds = pl.any_horizontal(c.fill_null(False) for c in cols)
     all_fail = pl.all_horizontal((c == False).fill_null(False) for c in cols)  # noqa: E712
-    reason = pl.when(any_holds).then(pl.lit(UNDETERMINED))  # replaced below, in order
     reason = pl.when(cols[0].fill_null(False)).then(pl.lit(f.reasons[0].code))
     for r, c in zip(f.reasons[1:], cols[1:], strict=True):
         reason = reason.when(c.fill_null(False)).then(pl.lit(r.code))
