@@ -23,7 +23,7 @@ from safethird import facts as facts_mod
 from safethird.law import aca, transit_bar
 from safethird.law.data import Law, load_law
 from safethird.law.uac import unaccompanied_alien_child
-from safethird.law.variants import apply_variants
+from safethird.law.variants import apply_variants, parse_variants
 from safethird.logic.evaluate import Evaluation, clause_trace, fact_values, read_fact
 from safethird.logic.expr import Clause, Expr, IsTrue, Quantifier, any_of, fact
 from safethird.logic.finding import (
@@ -110,16 +110,18 @@ def _pathway(aca_f: Finding, tb_f: Finding) -> DecisionTable:
     return DecisionTable("pathway", rows)
 
 
-_RULES: dict[str, Rules] = {}
+_RULES: dict[tuple[str, tuple[str, ...]], Rules] = {}
 
 
 def rules(variant: str | Iterable[str] | None = None, law: Law | None = None) -> Rules:
     """The rule trees for the law (with variants applied), built once per law version."""
-    law = apply_variants(law or load_law(), variant)
-    if law.version not in _RULES:
+    base = law or load_law()
+    key = (base.version, parse_variants(variant))
+    if key not in _RULES:
+        law = apply_variants(base, variant)
         aca_f, tb_f = aca.rule(law), transit_bar.rule(law)
-        _RULES[law.version] = Rules(law, (aca_f, tb_f), _pathway(aca_f, tb_f))
-    return _RULES[law.version]
+        _RULES[key] = Rules(law, (aca_f, tb_f), _pathway(aca_f, tb_f))
+    return _RULES[key]
 
 
 # --- one case --------------------------------------------------------------------------------

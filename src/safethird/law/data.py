@@ -13,7 +13,7 @@ import hashlib
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -226,9 +226,10 @@ class Law:
         treaty_in_force, lag = TREATY_IN_FORCE[instrument]
         return max(treaty_in_force, deposit + dt.timedelta(days=lag))
 
-    @property
+    @cached_property
     def version(self) -> str:
-        """Hash of the law data, the rule modules and the engine, plus the variant options."""
+        """Hash of the law data, the rule modules and the engine, plus the variant options
+        (computed once per Law: a variant makes a new Law, so a new hash)."""
         h = hashlib.sha256()
         for name in sorted(self.files):
             h.update(name.encode())
