@@ -37,6 +37,9 @@ from safethird.logic.expr import (
 )
 
 ROW = "__case_index"
+COUNTRY_SET = facts.country_codes()
+# every country code as one Enum: coded once, countries are gathered and compared as integers
+COUNTRY = pl.Enum(sorted(COUNTRY_SET))
 LEG_FIELDS = [f.name for f in facts.LEG_DTYPE.fields]
 _DTYPES: dict[str, pl.DataType] = {
     "bool": pl.Boolean(), "date": pl.Date(), "country": pl.String(), "state": pl.String(),
@@ -54,8 +57,11 @@ def _dtype_of_const(c: Const) -> pl.DataType:
 
 class Compiler:
     def __init__(self, columns: set[str], materialized: dict[int, str] | None = None,
-                 spread_lists: dict[str, int] | None = None):
+                 spread_lists: dict[str, int] | None = None,
+                 lookups: dict[int, str] | None = None):
         self.columns = columns
+        # look-ups already computed as columns (a table read by several clauses)
+        self.lookups = lookups or {}
         # clauses already computed as columns (shared sub-trees are computed once)
         self.materialized = materialized or {}
         # on route legs, a case-level list fact is spread over scalar columns c#0, c#1, ...
@@ -120,12 +126,17 @@ class Compiler:
                 return c(date).dt.offset_by(f"{years}y")
             case IsEmpty(items=items):
                 return c(items).list.len() == 0
+            case Lookup() if id(node) in self.lookups:
+                return pl.col(self.lookups[id(node)])
             case Lookup(mapping=mapping, key=key, kind=kind):
                 # the key as a position in the table (an Enum cast), then a gather: far faster
-                # than a string-keyed replace on millions of legs; absent keys give null
-                keys = list(mapping)
-                table = pl.Series(list(mapping.values()), dtype=_DTYPES[kind])
-                position = c(key).cast(pl.Enum(keys), strict=False).to_physical()
+                # than a string-keyed replace on millions of legs; absent keys give null. A
+                # table keyed by countries uses the one country Enum, so that a column already
+                # coded as countries (the route legs) is not cast again.
+                enum = COUNTRY if set(mapping) <= COUNTRY_SET else pl.Enum(list(mapping))
+                table = pl.Series([mapping.get(k) for k in enum.categories],
+                                  dtype=_DTYPES[kind])
+                position = c(key).cast(enum, strict=False).to_physical()
                 return pl.lit(table).gather(position)
             case Quantifier(qid=qid):
                 return pl.col(qid)
@@ -145,59 +156,84 @@ def _case_facts(nodes: list[Expr]) -> set[str]:
     return {n.path for node in nodes for n in node.walk() if isinstance(n, Fact) and not n.is_leg}
 
 
+def _coded(path: str, e: pl.Expr) -> pl.Expr:
+    """Country facts as the country Enum (an unknown code becomes unknown)."""
+    kind = facts.spec(path).kind if path in facts.FACTS else None
+    return e.cast(COUNTRY, strict=False) if kind in ("country", "countries") else e
+
+
 def with_quantifiers(lf: pl.LazyFrame, quantifiers: list[Quantifier]) -> pl.LazyFrame:
     """Add one boolean column per route quantifier (named by its qid).
 
-    The legs of every case are flattened once (Arrow list offsets, no copy), the case facts a
-    body reads are gathered to its legs, each body is evaluated on all legs at once, and the
-    per-case Kleene any/all is a count of true, false and unknown legs per case."""
+    The legs of all cases are laid end to end once (each case's legs stay contiguous), the case
+    facts a body reads go onto every leg of their case (countries as the country Enum, so that
+    integers are copied and compared, not strings), each law-data look-up is done once per leg,
+    and each body is evaluated on all legs at once. The per-case Kleene any/all is then one
+    segmented OR over the legs' bits (see below)."""
     if not quantifiers:
         return lf
     frame = lf.collect()
+    bodies = [q.body for q in quantifiers]
     columns = set(frame.columns)
-    lists = {c for c in _case_facts([q.body for q in quantifiers]) & columns
-             if isinstance(frame.schema[c], pl.List)}
+    needed = sorted(_case_facts(bodies) & columns | {"as_of"} & columns)
+    lists = {c for c in needed if isinstance(frame.schema[c], pl.List)}
     widths = {c: int(frame[c].list.len().max() or 0) for c in lists}
-    compile_ = Compiler(columns, spread_lists=widths)
-    route = frame["route"].to_arrow()
-    if isinstance(route, pa.ChunkedArray):
-        route = route.combine_chunks()
-    parents = pc.list_parent_indices(route).to_numpy()
-    legs = pl.from_arrow(route.flatten())
-    assert isinstance(legs, pl.Series)
-    n_legs_total = len(parents)
-    needed = sorted((_case_facts([q.body for q in quantifiers]) & columns) | {"as_of"} & columns)
-    scalars = frame.select(
-        [pl.col(c) for c in needed if c not in lists]
-        + [pl.col(c).list.get(k, null_on_oob=True).alias(f"{c}#{k}")
-           for c in lists for k in range(widths[c])]
-        + [pl.col(c).is_null().alias(f"{c}#null") for c in lists])
-    gather = pl.Series(parents, dtype=pl.Int64)
-    leg_frame = pl.DataFrame({f"route[].{f}": legs.struct.field(f) for f in LEG_FIELDS}
-                             | {c: scalars[c].gather(gather) for c in scalars.columns}) \
-        if n_legs_total else pl.DataFrame(
-            {f"route[].{f}": pl.Series([], dtype=t) for f, t in facts.LEG_DTYPE.to_schema()
-             .items()} | {c: scalars[c].clear() for c in scalars.columns})
-    values = leg_frame.select(compile_(q.body).alias(q.qid) for q in quantifiers)
-    n = frame.height
+
     lengths = frame["route"].list.len()
-    route_null = lengths.is_null().to_numpy()
-    empty = (lengths.fill_null(0) == 0).to_numpy()
+    legs = _legs(frame, needed, lists, widths)
+    # each look-up table once per leg, however many clauses read it
+    found = {id(n): n for b in bodies for n in b.walk() if isinstance(n, Lookup)}
+    lookups = {k: f"__lookup_{i}" for i, k in enumerate(found)}
+    plain = Compiler(columns, spread_lists=widths)
+    legs = legs.with_columns(plain(found[k]).alias(name) for k, name in lookups.items())
+    compile_ = Compiler(columns, spread_lists=widths, lookups=lookups)
+    # Per leg and quantifier, two bits: "this leg settles it" (a true leg for any, a false leg
+    # for all) and "this leg is unknown". OR-ing the bits over each case's legs (one pass for
+    # every quantifier) gives the Kleene result: settled, else unknown if a leg is, else the
+    # value of an empty quantifier. (Polars' lazy engine shares the common sub-expressions.)
+    words = [quantifiers[k:k + 16] for k in range(0, len(quantifiers), 16)]  # 2 bits each
+    leg_words = legs.lazy().select(
+        pl.sum_horizontal(_bits(compile_(q.body), q.kind, i) for i, q in enumerate(word))
+        .cast(pl.UInt32).alias(f"w{k}") for k, word in enumerate(words)).collect()
+    count = lengths.fill_null(0).to_numpy().astype(np.int64)
+    nonempty = count > 0
+    starts = (np.cumsum(count) - count)[nonempty]
+    case_words = {}
+    for k in range(len(words)):
+        bits = np.zeros(frame.height, dtype=np.uint32)
+        if leg_words.height:
+            bits[nonempty] = np.bitwise_or.reduceat(leg_words[f"w{k}"].to_numpy(), starts)
+        case_words[f"__bits{k}"] = bits
     out = {}
-    for q in quantifiers:
-        v = values[q.qid]
-        known_true = np.bincount(parents, weights=v.fill_null(False).to_numpy(), minlength=n)
-        known_false = np.bincount(parents, weights=(~v).fill_null(False).to_numpy(),
-                                  minlength=n)
-        unknown = np.bincount(parents, weights=v.is_null().to_numpy(), minlength=n)
-        if q.kind == "any":
-            result = np.where(known_true > 0, 1, np.where(unknown > 0, -1, 0))
-        else:
-            result = np.where(known_false > 0, 0, np.where(unknown > 0, -1, 1))
-        result = np.where(empty, 1 if q.kind == "all" else 0, result)
-        result = np.where(route_null, -1, result)
-        out[q.qid] = pl.Series(q.qid, result == 1).set(pl.Series(result == -1), None)
-    return frame.with_columns(**out).lazy()
+    for k, word in enumerate(words):
+        w = pl.col(f"__bits{k}")
+        for i, q in enumerate(word):
+            settled = (w & (1 << 2 * i)) != 0
+            unknown = ((w & (1 << 2 * i + 1)) != 0) | pl.col("route").is_null()
+            out[q.qid] = pl.when(settled).then(q.kind == "any").when(unknown).then(None) \
+                .otherwise(q.kind == "all")
+    return frame.lazy().with_columns(**case_words).with_columns(**out).drop(list(case_words))
+
+
+def _bits(body: pl.Expr, kind: str, i: int) -> pl.Expr:
+    settles = body if kind == "any" else ~body
+    return settles.fill_null(False).cast(pl.UInt32) * (1 << 2 * i) \
+        + body.is_null().cast(pl.UInt32) * (1 << 2 * i + 1)
+
+
+def _legs(frame: pl.DataFrame, needed: list[str], lists: set[str], widths: dict[str, int]
+          ) -> pl.DataFrame:
+    """One row per route leg, in case order: the leg's fields and the case facts it needs
+    (a case-level list fact spread over scalar columns ``c#0``, ``c#1``, ... and ``c#null``)."""
+    scalars = [_coded(c, pl.col(c)) for c in needed if c not in lists] \
+        + [_coded(c, pl.col(c).list.get(k, null_on_oob=True)).alias(f"{c}#{k}")
+           for c in lists for k in range(widths[c])] \
+        + [pl.col(c).is_null().alias(f"{c}#null") for c in lists]
+    legs = frame.select(*scalars, pl.col("route")) \
+        .explode("route", empty_as_null=False, keep_nulls=False) \
+        .with_columns(pl.col("route").struct.rename_fields([f"route[].{f}" for f in LEG_FIELDS])) \
+        .unnest("route")
+    return legs.with_columns(pl.col("route[].country").cast(COUNTRY, strict=False))
 
 
 def _clause_layers(nodes: Mapping[str, Expr]) -> list[list[Clause]]:
