@@ -12,8 +12,6 @@ from collections.abc import Mapping
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from safethird import facts
 from safethird.logic.expr import (
