@@ -514,9 +514,9 @@ def decide_frame(frame: pl.DataFrame | pl.LazyFrame, as_of: str | dt.date | None
                  keep_clauses: bool = False) -> pl.LazyFrame:
     """The same rules over a table in the column form of ``facts.COLUMNS`` (vectorized).
 
-    Adds ``aca.status``, ``aca.reason``, ``aca.partner``, ``aca.agreement``,
-    ``transit_bar.status``, ``transit_bar.reason``, ``pathway`` (and, with ``keep_clauses``, one
-    column per clause of the rules)."""
+    Adds ``aca.status``, ``aca.reason``, ``aca.citation``, ``aca.partner``, ``aca.agreement``,
+    ``transit_bar.status``, ``transit_bar.reason``, ``transit_bar.citation``, ``pathway`` (and,
+    with ``keep_clauses``, one column per clause of the rules)."""
     r = rules(variant, law)
     lf = frame.lazy()
     default = dt.date.fromisoformat(as_of) if isinstance(as_of, str) else as_of

@@ -80,24 +80,35 @@ def read_chunks(path: Path, chunk_rows: int = 1_000_000) -> Iterator[Chunk]:
 
 
 def _parquet_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:
+    for f, offset, n, start in parquet_slices(path, chunk_rows):
+        yield read_parquet_slice(f, offset, n, start)
+
+
+def parquet_slices(path: Path, chunk_rows: int) -> Iterator[tuple[Path, int, int, int]]:
+    """(file, offset in the file, rows, rows before it in the input) for each chunk."""
     start = 0
     for f in dataset_files(path):
-        pf = _parquet(f)
-        try:
-            for batch in pf.iter_batches(batch_size=chunk_rows):
-                frame = pl.from_arrow(batch)
-                assert isinstance(frame, pl.DataFrame)
-                n = frame.height
-                frame = frame.with_columns(
-                    pl.int_range(start + 1, start + n + 1, dtype=pl.Int64).alias(ROW),
-                    pl.lit(str(f)).alias(FILE))
-                start += n
-                yield Chunk(frame, [], n, n)
-        except UnusableInput:
-            raise
-        except Exception as exc:
-            raise UnusableInput(f"{f}: cannot read Parquet data after row {start} ({exc})"
-                                ) from None
+        n_rows = _parquet(f).metadata.num_rows
+        for offset in range(0, n_rows, chunk_rows):
+            n = min(chunk_rows, n_rows - offset)
+            yield f, offset, n, start
+            start += n
+
+
+def read_parquet_slice(f: Path, offset: int, n: int, start: int) -> Chunk:
+    """Rows ``offset .. offset + n`` of one Parquet file (Polars reads only the row groups
+    that hold them), numbered from ``start + 1`` in the whole input."""
+    try:
+        frame = pl.scan_parquet(f).slice(offset, n).collect()
+    except Exception as exc:  # a damaged page, a truncated file
+        raise UnusableInput(f"{f}: cannot read Parquet data after row {start} ({exc})"
+                            ) from None
+    if frame.height != n:
+        raise UnusableInput(f"{f}: expected {n} rows after row {start}, read {frame.height}")
+    frame = frame.with_columns(
+        pl.int_range(start + 1, start + n + 1, dtype=pl.Int64).alias(ROW),
+        pl.lit(str(f)).alias(FILE))
+    return Chunk(frame, [], n, n)
 
 
 def _text_chunks(path: Path, kind: str) -> Iterator[Chunk]:

@@ -7,7 +7,6 @@ import datetime as dt
 import json
 import sys
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,16 +35,6 @@ def output_columns(variant_label: str | None, law_version: str) -> list[pl.Expr]
         pl.col("transit_bar.status"), pl.col("transit_bar.reason"),
         pl.col("transit_bar.citation"), pl.col("pathway"),
     ]
-
-
-def _citations(variant: str | Iterable[str] | None, law: Law | None) -> dict[str, dict[str, str]]:
-    r = rules(variant, law)
-    out: dict[str, dict[str, str]] = {}
-    for f in r.findings:
-        table = {reason.code: f"{f.citation}; {reason.clause.citation}" for reason in f.reasons}
-        table[f.applies_code] = f"{f.citation}; {f.applies.citation}"
-        out[f.name] = table
-    return out
 
 
 class Duplicates:
@@ -115,14 +104,8 @@ def decide_chunk(raw: pl.DataFrame, *, as_of: dt.date | None, variant: str | Non
         valid, dup_errors = duplicates.split(raw, valid)
         errors = pl.concat([errors, dup_errors])
     valid = valid.sort(ROW)
-    cites = _citations(variant, law)
-    decided = decide_frame(valid, variant=variant, law=law).with_columns(
-        pl.col("aca.reason").replace_strict(cites["aca"], default=None, return_dtype=pl.String)
-        .alias("aca.citation"),
-        pl.col("transit_bar.reason").replace_strict(cites["transit_bar"], default=None,
-                                                    return_dtype=pl.String)
-        .alias("transit_bar.citation"),
-    ).select(output_columns(",".join(r.law.variants) or None, r.law.version)).collect()
+    decided = decide_frame(valid, variant=variant, law=law).select(
+        output_columns(",".join(r.law.variants) or None, r.law.version)).collect()
     return decided, errors
 
 

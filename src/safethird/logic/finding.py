@@ -71,24 +71,42 @@ def finding_value(f: Finding, values: Mapping[str, Any]) -> dict[str, Any]:
     return {"status": UNKNOWN, "reason": UNDETERMINED, "partner": None}
 
 
+def pick(values: Sequence[str | None], index: pl.Expr) -> pl.Expr:
+    """The value at ``index`` on each row. A chain of string-valued when/then materializes
+    every branch's strings; a small integer per row and one gather costs a fraction of it."""
+    return pl.lit(pl.Series(list(values), dtype=pl.String)).gather(index)
+
+
+def _first_true(conditions: Sequence[pl.Expr], otherwise: pl.Expr) -> pl.Expr:
+    """Per row, the position of the first condition that holds (else ``otherwise``)."""
+    out: Any = otherwise
+    for i in reversed(range(len(conditions))):
+        out = pl.when(conditions[i]).then(pl.lit(i, dtype=pl.UInt32)).otherwise(out)
+    return out
+
+
 def finding_columns(f: Finding) -> list[pl.Expr]:
-    """The same derivation over a table whose clause columns were added by evaluate_frame."""
+    """The same derivation over a table whose clause columns were added by evaluate_frame,
+    with the citation of the reason given (``{name}.citation``)."""
     cols = [pl.col(f.column(r.code)) for r in f.reasons]
     any_holds = pl.any_horizontal(c.fill_null(False) for c in cols)
     all_fail = pl.all_horizontal((c == False).fill_null(False) for c in cols)  # noqa: E712
-    reason = pl.when(cols[0].fill_null(False)).then(pl.lit(f.reasons[0].code))
-    for r, c in zip(f.reasons[1:], cols[1:], strict=True):
-        reason = reason.when(c.fill_null(False)).then(pl.lit(r.code))
-    reason = reason.when(all_fail).then(pl.lit(f.applies_code)).otherwise(pl.lit(UNDETERMINED))
-    status = (pl.when(any_holds).then(pl.lit(DOES_NOT_APPLY))
-              .when(all_fail).then(pl.lit(APPLIES)).otherwise(pl.lit(UNKNOWN)))
-    out = [status.alias(f"{f.name}.status"), reason.alias(f"{f.name}.reason")]
+    n = len(f.reasons)
+    reason = _first_true([c.fill_null(False) for c in cols] + [all_fail],
+                         pl.lit(n + 1, dtype=pl.UInt32))
+    codes = [r.code for r in f.reasons] + [f.applies_code, UNDETERMINED]
+    citations = [f"{f.citation}; {r.clause.citation}" for r in f.reasons] \
+        + [f"{f.citation}; {f.applies.citation}", None]
+    status = _first_true([any_holds, all_fail], pl.lit(2, dtype=pl.UInt32))
+    out = [pick([DOES_NOT_APPLY, APPLIES, UNKNOWN], status).alias(f"{f.name}.status"),
+           pick(codes, reason).alias(f"{f.name}.reason"),
+           pick(citations, reason).alias(f"{f.name}.citation")]
     if f.partners:
-        partner: Any = pl.lit(None, dtype=pl.String)
-        for p, _ in reversed(f.partners):
-            partner = pl.when(pl.col(f"{f.name}.partner.{p}").fill_null(False)).then(
-                pl.lit(p)).otherwise(partner)
-        out.append(pl.when(all_fail).then(partner).otherwise(pl.lit(None, dtype=pl.String))
+        partner = _first_true(
+            [all_fail.not_()] + [pl.col(f"{f.name}.partner.{p}").fill_null(False)
+                                 for p, _ in f.partners],
+            pl.lit(0, dtype=pl.UInt32))
+        out.append(pick([None, *(p for p, _ in f.partners)], partner)
                    .alias(f"{f.name}.partner"))
     return out
 
@@ -114,12 +132,13 @@ def table_value(t: DecisionTable, values: Mapping[str, Any]) -> str:
 
 
 def table_column(t: DecisionTable) -> pl.Expr:
-    expr: Any = pl.lit(UNDETERMINED)
-    for code, _ in reversed(t.rows):
-        c = pl.col(f"{t.name}.{code}")
-        expr = pl.when(c.is_null()).then(pl.lit(UNDETERMINED)).when(c).then(pl.lit(code)) \
-            .otherwise(expr)
-    return expr.alias(t.name)
+    # the first row whose condition holds, or is still unknown (then: undetermined)
+    conds = [pl.col(f"{t.name}.{code}") for code, _ in t.rows]
+    index = _first_true([c.is_null() | c for c in conds], pl.lit(len(conds), dtype=pl.UInt32))
+    first_unknown = _first_true([c.is_null() for c in conds], pl.lit(len(conds), dtype=pl.UInt32))
+    codes = [code for code, _ in t.rows] + [UNDETERMINED]
+    return pick(codes, pl.when(first_unknown == index).then(len(conds)).otherwise(index)
+                .cast(pl.UInt32)).alias(t.name)
 
 
 def outcomes(findings: Sequence[Finding], table: DecisionTable) -> dict[str, Expr]:

@@ -34,7 +34,6 @@ from safethird.logic.expr import (
     Quantifier,
 )
 
-ROW = "__case_index"
 COUNTRY_SET = facts.country_codes()
 # every country code as one Enum: coded once, countries are gathered and compared as integers
 COUNTRY = pl.Enum(sorted(COUNTRY_SET))
@@ -261,16 +260,27 @@ def _clause_layers(nodes: Mapping[str, Expr]) -> list[list[Clause]]:
 def evaluate_frame(lf: pl.LazyFrame, nodes: Mapping[str, Expr]) -> pl.LazyFrame:
     """Add a column per named node. The frame needs ``as_of`` and the fact columns
     (see ``facts.COLUMNS``); a missing fact column counts as unknown on every row."""
-    lf = lf.with_row_index(ROW)
-    quantifiers = _quantifiers(nodes)
+    quantifiers, layers = _plan(nodes)
     lf = with_quantifiers(lf, quantifiers)
     columns = set(lf.collect_schema().names())
     materialized: dict[int, str] = {}
-    for layer in _clause_layers(nodes):
+    for layer in layers:
         compile_ = Compiler(columns, materialized)
         exprs = {f"__clause_{id(c)}": compile_(c.expr) for c in layer}
         lf = lf.with_columns(e.alias(name) for name, e in exprs.items())
         materialized.update({id(c): f"__clause_{id(c)}" for c in layer})
     compile_ = Compiler(columns, materialized)
     lf = lf.with_columns(compile_(node).alias(name) for name, node in nodes.items())
-    return lf.drop([ROW, *(q.qid for q in quantifiers), *materialized.values()])
+    return lf.drop([*(q.qid for q in quantifiers), *materialized.values()])
+
+
+_PLANS: dict[int, tuple[Mapping[str, Expr], list[Quantifier], list[list[Clause]]]] = {}
+
+
+def _plan(nodes: Mapping[str, Expr]) -> tuple[list[Quantifier], list[list[Clause]]]:
+    """The quantifiers and clause layers of a rule set, found once per rule set (walking the
+    trees costs more than evaluating them on a small batch)."""
+    hit = _PLANS.get(id(nodes))
+    if hit is None or hit[0] is not nodes:
+        hit = _PLANS[id(nodes)] = (nodes, _quantifiers(nodes), _clause_layers(nodes))
+    return hit[1], hit[2]
