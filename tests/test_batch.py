@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import subprocess
@@ -247,3 +248,58 @@ def test_dask_cluster_gives_the_local_result(tmp_path: Path, records) -> None:
     b = pl.read_parquet(tmp_path / "remote" / "*.parquet").sort("row")
     assert a.equals(b)
     assert (tmp_path / "le.jsonl").read_text() == (tmp_path / "re.jsonl").read_text()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_duplicate_ids_across_chunks_match_a_plain_reference(tmp_path: Path, seed: int) -> None:
+    """Both ways of finding repeated ids (incremental, by hash then string, for text inputs;
+    from the id column up front, for Parquet) flag exactly the rows a dict would."""
+    from safethird.batch.duplicates import Duplicates, KnownDuplicates, first_rows
+    from safethird.batch.read import FILE, ROW
+
+    rng = random.Random(seed)
+    n = 5000
+    ids = [None if rng.random() < 0.02 else f"c{rng.randrange(3000)}" for _ in range(n)]
+    first: dict[str, int] = {}
+    expected = {}
+    for row, i in enumerate(ids, start=1):
+        if i is None:
+            continue
+        if i in first:
+            expected[row] = first[i]
+        else:
+            first[i] = row
+    frame = pl.DataFrame({"id": ids, ROW: range(1, n + 1), FILE: ["f"] * n},
+                         schema={"id": pl.String, ROW: pl.Int64, FILE: pl.String})
+    pl.DataFrame({"id": ids}, schema={"id": pl.String}).write_parquet(tmp_path / "ids.parquet")
+    for dups in (Duplicates(), KnownDuplicates(first_rows(tmp_path / "ids.parquet"))):
+        flagged = {}
+        cuts = sorted({0, n, *rng.sample(range(1, n), 6)})
+        for lo, hi in itertools.pairwise(cuts):
+            part = frame.slice(lo, hi - lo)
+            decided = part.select(pl.col(ROW).alias("row"), pl.col("id").alias("case_id"))
+            kept, errors = dups.split(part.filter(pl.col("id").is_not_null()), decided)
+            assert kept.height + errors.height == part.height
+            for e in errors.iter_rows(named=True):
+                flagged[e["row"]] = int(e["message"].rsplit(" ", 1)[1].rstrip(")"))
+        assert flagged == expected, type(dups).__name__
+
+
+def test_text_input_in_many_blocks_accounts_for_every_row(tmp_path: Path, records,
+                                                           monkeypatch) -> None:
+    """Blocks of a few lines each, decided on worker threads, come out in input order with
+    duplicates across blocks flagged."""
+    import safethird.batch.read as read
+
+    monkeypatch.setattr(read, "BLOCK_BYTES", 4096)
+    recs = [dict(r) for r in records]
+    recs[500]["id"] = recs[3]["id"]
+    path = tmp_path / "many.jsonl"
+    write_jsonl(recs, path)
+    result = run_batch(path, tmp_path / "o.parquet", errors=tmp_path / "e.jsonl", quiet=True,
+                       threads=2)
+    out = pl.read_parquet(tmp_path / "o.parquet")
+    errors = [json.loads(line) for line in (tmp_path / "e.jsonl").read_text().splitlines()]
+    assert (result.rows_in, result.rows_out, result.rows_error) == (600, 599, 1)
+    assert out["row"].to_list() == [r for r in range(1, 601) if r != 501]
+    assert errors[0]["row"] == 501 and "first at row 4" in errors[0]["message"]

@@ -9,8 +9,9 @@ from typing import Any, Literal
 
 import polars as pl
 
+from safethird.batch.duplicates import Duplicates
 from safethird.batch.read import FILE, ROW, read_chunks
-from safethird.batch.run import Duplicates, decide_chunk
+from safethird.batch.run import decide_rows
 from safethird.law.data import Law
 
 
@@ -48,7 +49,7 @@ def decide_batch(data: pl.DataFrame | pl.LazyFrame | Any | str | Path, *,
     dups = Duplicates()
     outs, errs = [], []
     for raw in frames:
-        decided, e = decide_chunk(raw, as_of=day, variant=variant_s, law=law, duplicates=dups)
+        decided, e = decide_rows(raw, as_of=day, variant=variant_s, law=law, duplicates=dups)
         outs.append(decided)
         errs.append(e)
     from safethird.batch.validate import error_frame

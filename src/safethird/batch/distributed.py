@@ -14,7 +14,6 @@ must be visible to every worker under the same name (a shared file system or mou
 from __future__ import annotations
 
 import datetime as dt
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,12 +21,13 @@ from pathlib import Path
 import polars as pl
 import pyarrow.parquet as pq
 
+from safethird.batch.duplicates import KnownDuplicates, first_rows
 from safethird.batch.read import FILE, ROW, UnusableInput, dataset_files, input_kind
 from safethird.batch.run import (
     SUMMARY_KEYS,
     BatchResult,
-    KnownDuplicates,
-    decide_chunk,
+    decide_rows,
+    field_counts,
     output_kind,
 )
 
@@ -63,27 +63,6 @@ def partitions(path: Path, rows_per_partition: int) -> list[Partition]:
     return out
 
 
-def first_rows(path: Path) -> pl.DataFrame:
-    """Repeated id → its first row number, from the id column of every file (input order)."""
-    frames = []
-    row = 1
-    for f in dataset_files(path):
-        pf = pq.ParquetFile(f)
-        n = pf.metadata.num_rows
-        if "id" in pf.schema_arrow.names:
-            ids = pl.from_arrow(pf.read(columns=["id"]))
-            assert isinstance(ids, pl.DataFrame)
-            if ids.schema["id"] == pl.String:
-                frames.append(ids.with_columns(pl.int_range(row, row + n, dtype=pl.Int64)
-                                               .alias(ROW)))
-        row += n
-    if not frames:
-        return pl.DataFrame(schema={"id": pl.String, "_first": pl.Int64})
-    ids = pl.concat(frames).filter(pl.col("id").is_not_null())
-    return ids.filter(pl.col("id").is_duplicated()).group_by("id").agg(
-        pl.col(ROW).min().alias("_first"))
-
-
 def process(part: Partition, out_dir: str, as_of: dt.date | None, variant: str | None,
             dups: pl.DataFrame) -> tuple[int, int, int, pl.DataFrame, pl.DataFrame]:
     """On a worker: (index, rows in, rows out, errors, counts by pathway and reason)."""
@@ -95,8 +74,8 @@ def process(part: Partition, out_dir: str, as_of: dt.date | None, variant: str |
     raw = raw.with_columns(
         pl.int_range(part.first_row, part.first_row + raw.height, dtype=pl.Int64).alias(ROW),
         pl.lit(part.file).alias(FILE))
-    decided, errors = decide_chunk(raw, as_of=as_of, variant=variant, law=None,
-                                   duplicates=KnownDuplicates(dups))
+    decided, errors = decide_rows(raw, as_of=as_of, variant=variant, law=None,
+                                  duplicates=KnownDuplicates(dups))
     decided.write_parquet(Path(out_dir) / f"part-{part.index:05d}.parquet")
     if decided.height + errors.height != raw.height:
         raise AssertionError(f"partition {part.index}: rows not accounted for")
@@ -132,10 +111,10 @@ def run_on_dask(inp: str | Path, out: str | Path, address: str, *,
             client.close()
     result = BatchResult(out=out, errors_path=errors_path)
     all_errors = [r[3] for r in results]
-    with errors_path.open("w", encoding="utf-8") as fh:
-        for rec in pl.concat(all_errors).sort("row").iter_rows(named=True):
-            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
-            result.error_fields[rec["field"]] = result.error_fields.get(rec["field"], 0) + 1
+    every_error = pl.concat(all_errors).sort("row")
+    with errors_path.open("wb") as fh:
+        every_error.write_ndjson(fh)
+    result.error_fields = field_counts([every_error])
     result.rows_in = sum(r[1] for r in results)
     result.rows_out = sum(r[2] for r in results)
     result.rows_error = sum(r[3].height for r in results)

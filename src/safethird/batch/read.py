@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import polars as pl
@@ -72,16 +73,20 @@ def _parquet(path: Path) -> pq.ParquetFile:
 
 
 def read_chunks(path: Path, chunk_rows: int = 1_000_000) -> Iterator[Chunk]:
+    for task in chunk_tasks(path, chunk_rows):
+        yield task()
+
+
+def chunk_tasks(path: Path, chunk_rows: int = 1_000_000) -> Iterator[Callable[[], Chunk]]:
+    """One deferred read per chunk, in input order. Only the sequential part (where each chunk
+    starts) runs while iterating; reading and parsing run when a task is called, so that
+    chunks can be read on worker threads while earlier ones are decided and written."""
     kind = input_kind(path)
     if kind in ("parquet", "dataset"):
-        yield from _parquet_chunks(path, chunk_rows)
+        for f, offset, n, start in parquet_slices(path, chunk_rows):
+            yield partial(read_parquet_slice, f, offset, n, start)
     else:
-        yield from _text_chunks(path, kind)
-
-
-def _parquet_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:
-    for f, offset, n, start in parquet_slices(path, chunk_rows):
-        yield read_parquet_slice(f, offset, n, start)
+        yield from _text_tasks(path, kind)
 
 
 def parquet_slices(path: Path, chunk_rows: int) -> Iterator[tuple[Path, int, int, int]]:
@@ -111,7 +116,7 @@ def read_parquet_slice(f: Path, offset: int, n: int, start: int) -> Chunk:
     return Chunk(frame, [], n, n)
 
 
-def _text_chunks(path: Path, kind: str) -> Iterator[Chunk]:
+def _text_tasks(path: Path, kind: str) -> Iterator[Callable[[], Chunk]]:
     with path.open("rb") as fh:
         header = b""
         if kind == "csv":
@@ -135,11 +140,9 @@ def _text_chunks(path: Path, kind: str) -> Iterator[Chunk]:
                     rest = data
                     continue
                 last, rest = data[:cut + 1], data[cut + 1:]
-            lines = [ln for ln in last.splitlines(keepends=True)]
-            chunk = _parse_lines(lines, header, kind, path, start)
-            chunk.progress = len(last)
-            start += chunk.rows
-            yield chunk
+            lines = last.splitlines(keepends=True)
+            yield partial(_parse_lines, lines, header, kind, path, start, len(last))
+            start += sum(not _blank(ln) for ln in lines)
             if not block:
                 break
 
@@ -164,7 +167,8 @@ def _blank(line: bytes) -> bool:
     return not line.strip()
 
 
-def _parse_lines(lines: list[bytes], header: bytes, kind: str, path: Path, start: int) -> Chunk:
+def _parse_lines(lines: list[bytes], header: bytes, kind: str, path: Path, start: int,
+                 progress: int = 0) -> Chunk:
     """Parse lines (1 record each; blank lines are not records) with the bisection fallback."""
     frames: list[pl.DataFrame] = []
     errors: list[dict] = []
@@ -207,7 +211,7 @@ def _parse_lines(lines: list[bytes], header: bytes, kind: str, path: Path, start
     parse(numbered)
     frame = pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame(
         {ROW: [], FILE: []}, schema={ROW: pl.Int64, FILE: pl.String})
-    return Chunk(frame.sort(ROW), errors, n_records)
+    return Chunk(frame.sort(ROW), errors, n_records, progress)
 
 
 def _diagnose(row: int, line: bytes, header: bytes, kind: str, path: Path,

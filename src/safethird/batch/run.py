@@ -4,17 +4,21 @@ accounted for (input rows = output rows + error rows, checked for every chunk)."
 from __future__ import annotations
 
 import datetime as dt
-import json
+import os
 import sys
 import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 import pyarrow.parquet as pq
 
-from safethird.batch.read import FILE, ROW, Chunk, input_kind, read_chunks, total_size
-from safethird.batch.validate import ERROR_SCHEMA, error_frame, validate
+from safethird.batch.duplicates import Duplicates, KnownDuplicates, first_rows, ids_of
+from safethird.batch.read import ROW, Chunk, chunk_tasks, input_kind, total_size
+from safethird.batch.validate import error_frame, validate
 from safethird.decide import decide_frame, rules
 from safethird.law.data import Law
 
@@ -37,76 +41,25 @@ def output_columns(variant_label: str | None, law_version: str) -> list[pl.Expr]
     ]
 
 
-class Duplicates:
-    """Ids seen so far (over every input row, valid or not): a valid row whose id appeared on
-    an earlier row is an error. Fed chunk by chunk, in input order. Most ids are unique, so
-    rows are flagged by hashing alone; first rows are looked up for the duplicates only."""
-
-    def __init__(self) -> None:
-        self.seen = pl.DataFrame(schema={"id": pl.String, "_first": pl.Int64})
-
-    def split(self, raw: pl.DataFrame, valid: pl.DataFrame
-              ) -> tuple[pl.DataFrame, pl.DataFrame]:
-        if "id" in raw.columns and raw.schema["id"] == pl.String:
-            ids = raw.select(ROW, "id").filter(pl.col("id").is_not_null())
-        else:
-            ids = pl.DataFrame(schema={ROW: pl.Int64, "id": pl.String})
-        repeated = ~pl.col("id").is_first_distinct()
-        if self.seen.height:
-            repeated = repeated | pl.col("id").is_in(self.seen["id"].implode())
-        flagged = ids.filter(repeated)
-        new = ids.filter(pl.col("id").is_first_distinct()).select(
-            "id", pl.col(ROW).alias("_first"))
-        if self.seen.height:
-            new = new.join(self.seen, on="id", how="anti")
-        if flagged.height:
-            firsts = pl.concat([self.seen, new]).join(flagged.select("id").unique(), on="id")
-        else:
-            firsts = pl.DataFrame(schema={"id": pl.String, "_first": pl.Int64})
-        self.seen = pl.concat([self.seen, new])
-        return flag_duplicates(valid, firsts)
-
-
-class KnownDuplicates:
-    """The same rule with the first row of every repeated id computed beforehand (for
-    partitions run independently, e.g. on a Dask cluster)."""
-
-    def __init__(self, table: pl.DataFrame):
-        self.table = table
-
-    def split(self, raw: pl.DataFrame, valid: pl.DataFrame
-              ) -> tuple[pl.DataFrame, pl.DataFrame]:
-        return flag_duplicates(valid, self.table)
-
-
-def flag_duplicates(valid: pl.DataFrame, firsts: pl.DataFrame
-                    ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """``firsts``: (id, first row) for the ids that repeat."""
-    if not firsts.height:
-        return valid, pl.DataFrame(schema=ERROR_SCHEMA)
-    dups = valid.select(ROW, FILE, "id").join(firsts, on="id", how="inner") \
-        .filter(pl.col(ROW) != pl.col("_first"))
-    errors = dups.select(pl.col(FILE).alias("file"), pl.col(ROW).alias("row"), "id",
-                         pl.lit("id").alias("field"),
-                         pl.format("duplicate id '{}' (first at row {})", pl.col("id"),
-                                   pl.col("_first")).alias("message"))
-    return valid.join(dups.select(ROW), on=ROW, how="anti"), errors.cast(ERROR_SCHEMA)
-
-
 def decide_chunk(raw: pl.DataFrame, *, as_of: dt.date | None, variant: str | None,
-                 law: Law | None, duplicates: Duplicates | KnownDuplicates | None
-                 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(determinations, errors) for one chunk of raw rows."""
+                 law: Law | None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(determinations, errors) for one chunk of raw rows, duplicate ids not yet flagged
+    (a pure function of the chunk: chunks can be decided in parallel)."""
     r = rules(variant, law)
     partners = tuple(a.partner for a in r.law.agreements)
     valid, errors = validate(raw, as_of or dt.date.today(), partners)
-    if duplicates is not None:
-        valid, dup_errors = duplicates.split(raw, valid)
-        errors = pl.concat([errors, dup_errors])
-    valid = valid.sort(ROW)
     decided = decide_frame(valid, variant=variant, law=law).select(
         output_columns(",".join(r.law.variants) or None, r.law.version)).collect()
     return decided, errors
+
+
+def decide_rows(raw: pl.DataFrame, *, as_of: dt.date | None, variant: str | None,
+                law: Law | None, duplicates: Duplicates | KnownDuplicates
+                ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``decide_chunk`` then the duplicate-id check, for chunks taken in input order."""
+    decided, errors = decide_chunk(raw, as_of=as_of, variant=variant, law=law)
+    decided, dup_errors = duplicates.split(ids_of(raw), decided)
+    return decided, pl.concat([errors, dup_errors])
 
 
 # --- writers ----------------------------------------------------------------------------
@@ -177,7 +130,7 @@ class BatchResult:
         return self.rows_in / self.seconds if self.seconds else 0.0
 
 
-def _progress(total: int, unit: str, quiet: bool):
+def _progress(total: int, quiet: bool):
     from rich.progress import (
         BarColumn,
         Progress,
@@ -200,58 +153,91 @@ def _progress(total: int, unit: str, quiet: bool):
 
 def run_batch(inp: str | Path, out: str | Path, *, as_of: dt.date | None = None,
               variant: str | None = None, errors: str | Path | None = None,
-              quiet: bool = False, chunk_rows: int = 1_000_000, law: Law | None = None
-              ) -> BatchResult:
+              quiet: bool = False, chunk_rows: int = 1_000_000, law: Law | None = None,
+              threads: int | None = None) -> BatchResult:
+    """Decide every row of ``inp`` into ``out``. Chunks are read, validated and decided on
+    ``threads`` worker threads (default: one per core; Polars and NumPy release the GIL while
+    they work) while this thread, in input order, flags duplicate ids, writes the results and
+    checks that every input row came out as a determination or an error. At most
+    ``threads + 1`` chunks are in memory at once."""
     inp, out = Path(inp), Path(out)
-    input_kind(inp)
+    kind = input_kind(inp)
     output_kind(out)
     errors_path = Path(errors) if errors else out.with_name(out.name + ".errors.jsonl")
     started = time.perf_counter()
     result = BatchResult(out=out, errors_path=errors_path)
+    rules(variant, law)  # built once, before the workers need it
+    # a Parquet input can be read twice: its id column alone gives every repeated id up front
+    dups: Duplicates | KnownDuplicates = KnownDuplicates(first_rows(inp)) \
+        if kind in ("parquet", "dataset") else Duplicates()
     writer = Writer(out)
     errors_path.parent.mkdir(parents=True, exist_ok=True)
     counts: list[pl.DataFrame] = []
-    dups = Duplicates()
-    total, unit = total_size(inp)
-    bar = _progress(total, unit, quiet)
+    fields: list[pl.DataFrame] = []
+    total, _ = total_size(inp)
+    bar = _progress(total, quiet)
     empty: pl.DataFrame | None = None
+    workers = threads or min(os.cpu_count() or 1, 4)
+
+    def work(task: Callable[[], Chunk]) -> tuple[Chunk, pl.DataFrame, pl.DataFrame]:
+        chunk = task()
+        decided, errs = decide_chunk(chunk.frame, as_of=as_of, variant=variant, law=law)
+        if chunk.errors:
+            errs = pl.concat([errs, error_frame(chunk.errors)])
+        return chunk, decided, errs
+
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="safethird-batch")
+    pending: deque[Future] = deque()
     try:
-        with errors_path.open("w", encoding="utf-8") as err_fh:
-            for chunk in read_chunks(inp, chunk_rows):
-                decided, errs = _one_chunk(chunk, as_of, variant, law, dups)
+        with errors_path.open("wb") as err_fh:
+            def finish(future: Future) -> None:
+                nonlocal empty
+                chunk, decided, errs = future.result()
+                decided, dup_errs = dups.split(ids_of(chunk.frame), decided)
+                errs = pl.concat([errs, dup_errs]).sort("row")
+                if decided.height + errs.height != chunk.rows:
+                    raise AccountingError(f"chunk of {chunk.rows} rows gave {decided.height} "
+                                          f"determinations and {errs.height} errors")
                 if empty is None:
                     empty = decided.clear()
                 if decided.height:
                     writer.write(decided)
-                for rec in errs.sort("row").iter_rows(named=True):
-                    err_fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
-                    result.error_fields[rec["field"]] = result.error_fields.get(rec["field"], 0) + 1
+                if errs.height:
+                    errs.write_ndjson(err_fh)
+                    fields.append(errs.group_by("field").len())
                 result.rows_in += chunk.rows
                 result.rows_out += decided.height
                 result.rows_error += errs.height
                 counts.append(decided.group_by(SUMMARY_KEYS).len())
                 if bar is not None:
-                    progress, task = bar
+                    progress, task_id = bar
                     elapsed = time.perf_counter() - started
-                    progress.update(task, advance=chunk.progress, rows=result.rows_in,
+                    progress.update(task_id, advance=chunk.progress, rows=result.rows_in,
                                     rate=result.rows_in / elapsed if elapsed else 0)
+
+            for task in chunk_tasks(inp, chunk_rows):
+                pending.append(pool.submit(work, task))
+                if len(pending) > workers:
+                    finish(pending.popleft())
+            while pending:
+                finish(pending.popleft())
     finally:
+        pool.shutdown(wait=True, cancel_futures=True)
         writer.close(empty)
         if bar is not None:
             bar[0].stop()
     result.seconds = time.perf_counter() - started
     result.counts = (pl.concat(counts).group_by(SUMMARY_KEYS).agg(pl.col("len").sum())
                      .sort("len", descending=True) if counts else pl.DataFrame())
+    result.error_fields = field_counts(fields)
     return result
 
 
-def _one_chunk(chunk: Chunk, as_of: dt.date | None, variant: str | None, law: Law | None,
-               dups: Duplicates) -> tuple[pl.DataFrame, pl.DataFrame]:
-    decided, errs = decide_chunk(chunk.frame, as_of=as_of, variant=variant, law=law,
-                                 duplicates=dups)
-    if chunk.errors:
-        errs = pl.concat([errs, error_frame(chunk.errors)])
-    if decided.height + errs.height != chunk.rows:
-        raise AccountingError(f"chunk of {chunk.rows} rows gave {decided.height} determinations "
-                              f"and {errs.height} errors")
-    return decided, errs
+def field_counts(errors: list[pl.DataFrame]) -> dict[str, int]:
+    """Errors by field (from error frames or their per-field counts)."""
+    parts = [e.group_by("field").len() if "len" not in e.columns else e for e in errors]
+    parts = [p for p in parts if p.height]
+    if not parts:
+        return {}
+    return dict(pl.concat(parts).group_by("field").agg(pl.col("len").sum()).sort("field")
+                .iter_rows())
