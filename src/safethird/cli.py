@@ -95,8 +95,11 @@ def batch(
     dask: Annotated[str | None, typer.Option(
         "--dask", envvar="SAFETHIRD_DASK",
         help="Address of a dask.distributed scheduler: decide a Parquet dataset there.")] = None,
-    chunk_rows: Annotated[int, typer.Option("--chunk-rows", help="Rows per chunk (bounds "
-                                            "memory).", min=1000)] = 1_000_000,
+    chunk_rows: Annotated[int | None, typer.Option(
+        "--chunk-rows", min=1000, help="Rows per chunk (bounds memory; default 250,000, with "
+        "--dask 1,000,000 per partition).")] = None,
+    threads: Annotated[int | None, typer.Option(
+        "--threads", min=1, help="Chunks decided at once (default: one per core).")] = None,
 ) -> None:
     """Decide many cases; every input row ends up in OUT or in the errors file."""
     from safethird.batch.read import UnusableInput
@@ -110,10 +113,11 @@ def batch(
             from safethird.batch.distributed import run_on_dask
 
             result = run_on_dask(inp, out, dask, as_of=day, variant=variant, errors=errors,
-                                 rows_per_partition=chunk_rows)
+                                 rows_per_partition=chunk_rows or 1_000_000)
         else:
             result = run_batch(inp, out, as_of=day, variant=variant, errors=errors,
-                               quiet=quiet, chunk_rows=chunk_rows)
+                               quiet=quiet, chunk_rows=chunk_rows or 250_000,
+                               threads=threads)
     except (UnusableInput, ValueError, OSError) as exc:
         fail(str(exc))
     if not quiet:

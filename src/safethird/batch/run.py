@@ -8,13 +8,14 @@ import os
 import sys
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import polars as pl
-import pyarrow.parquet as pq
+from polars.io.plugins import register_io_source
 
 from safethird.batch.duplicates import Duplicates, KnownDuplicates, first_rows, ids_of
 from safethird.batch.read import ROW, Chunk, chunk_tasks, input_kind, total_size
@@ -73,43 +74,41 @@ def output_kind(path: Path) -> str:
     raise ValueError(f"{path}: unknown output type (use .csv, .jsonl, .parquet or a folder)")
 
 
-class Writer:
-    def __init__(self, path: Path):
-        self.path, self.kind = path, output_kind(path)
-        self._pq: pq.ParquetWriter | None = None
-        self._fh = None
-        self._parts = 0
-        if self.kind == "dataset":
-            path.mkdir(parents=True, exist_ok=True)
-            for old in path.glob("part-*.parquet"):
-                old.unlink()
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if self.kind in ("csv", "jsonl"):
-                self._fh = path.open("wb")
+OUTPUT_SCHEMA: dict[str, pl.DataType] = {
+    "row": pl.Int64(), "case_id": pl.String(), "as_of": pl.Date(), "law_version": pl.String(),
+    "variant": pl.String(), "aca.status": pl.String(), "aca.reason": pl.String(),
+    "aca.partner": pl.String(), "aca.agreement": pl.String(), "aca.citation": pl.String(),
+    "transit_bar.status": pl.String(), "transit_bar.reason": pl.String(),
+    "transit_bar.citation": pl.String(), "pathway": pl.String(),
+}
 
-    def write(self, frame: pl.DataFrame) -> None:
-        if self.kind == "parquet":
-            table = frame.to_arrow()
-            if self._pq is None:
-                self._pq = pq.ParquetWriter(self.path, table.schema, compression="zstd")
-            self._pq.write_table(table)
-        elif self.kind == "dataset":
-            frame.write_parquet(self.path / f"part-{self._parts:05d}.parquet")
-            self._parts += 1
-        elif self.kind == "csv":
-            frame.write_csv(self._fh, include_header=self._parts == 0)
-            self._parts += 1
-        else:
-            frame.write_ndjson(self._fh)
 
-    def close(self, schema_frame: pl.DataFrame | None = None) -> None:
-        if self.kind == "parquet" and self._pq is None and schema_frame is not None:
-            schema_frame.write_parquet(self.path)  # no rows: still a valid, typed file
-        if self._pq is not None:
-            self._pq.close()
-        if self._fh is not None:
-            self._fh.close()
+def write_output(path: Path, frames: Iterator[pl.DataFrame]) -> None:
+    """Write the decided chunks, in order, as they come. A folder gets one Parquet file per
+    chunk; a single file is written by Polars' streaming sink, which pulls the chunks from
+    ``frames`` and encodes them on its own threads (Polars' Python I/O source, pinned in the
+    lock file: the API is marked unstable)."""
+    kind = output_kind(path)
+    if kind == "dataset":
+        path.mkdir(parents=True, exist_ok=True)
+        for old in path.glob("part-*.parquet"):
+            old.unlink()
+        for i, frame in enumerate(frames):
+            frame.write_parquet(path / f"part-{i:05d}.parquet")
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+    def source(with_columns: list[str] | None, *_: object) -> Iterator[pl.DataFrame]:
+        for frame in frames:
+            yield frame if with_columns is None else frame.select(with_columns)
+
+    lf = register_io_source(source, schema=OUTPUT_SCHEMA, validate_schema=True)
+    if kind == "parquet":
+        lf.sink_parquet(path, compression="zstd")
+    elif kind == "csv":
+        lf.sink_csv(path)
+    else:
+        lf.sink_ndjson(path)
 
 
 # --- the run ----------------------------------------------------------------------------
@@ -153,13 +152,13 @@ def _progress(total: int, quiet: bool):
 
 def run_batch(inp: str | Path, out: str | Path, *, as_of: dt.date | None = None,
               variant: str | None = None, errors: str | Path | None = None,
-              quiet: bool = False, chunk_rows: int = 1_000_000, law: Law | None = None,
+              quiet: bool = False, chunk_rows: int = 250_000, law: Law | None = None,
               threads: int | None = None) -> BatchResult:
     """Decide every row of ``inp`` into ``out``. Chunks are read, validated and decided on
     ``threads`` worker threads (default: one per core; Polars and NumPy release the GIL while
-    they work) while this thread, in input order, flags duplicate ids, writes the results and
-    checks that every input row came out as a determination or an error. At most
-    ``threads + 1`` chunks are in memory at once."""
+    they work) while, in input order, duplicate ids are flagged, every input row is checked
+    to have come out as a determination or an error, and the results stream to the output.
+    At most ``threads + 1`` chunks are being decided at once."""
     inp, out = Path(inp), Path(out)
     kind = input_kind(inp)
     output_kind(out)
@@ -170,13 +169,11 @@ def run_batch(inp: str | Path, out: str | Path, *, as_of: dt.date | None = None,
     # a Parquet input can be read twice: its id column alone gives every repeated id up front
     dups: Duplicates | KnownDuplicates = KnownDuplicates(first_rows(inp)) \
         if kind in ("parquet", "dataset") else Duplicates()
-    writer = Writer(out)
     errors_path.parent.mkdir(parents=True, exist_ok=True)
     counts: list[pl.DataFrame] = []
     fields: list[pl.DataFrame] = []
     total, _ = total_size(inp)
     bar = _progress(total, quiet)
-    empty: pl.DataFrame | None = None
     workers = threads or min(os.cpu_count() or 1, 4)
 
     def work(task: Callable[[], Chunk]) -> tuple[Chunk, pl.DataFrame, pl.DataFrame]:
@@ -186,44 +183,42 @@ def run_batch(inp: str | Path, out: str | Path, *, as_of: dt.date | None = None,
             errs = pl.concat([errs, error_frame(chunk.errors)])
         return chunk, decided, errs
 
+    def finish(future: Future, err_fh: BinaryIO) -> pl.DataFrame:
+        chunk, decided, errs = future.result()
+        decided, dup_errs = dups.split(ids_of(chunk.frame), decided)
+        errs = pl.concat([errs, dup_errs]).sort("row")
+        if decided.height + errs.height != chunk.rows:
+            raise AccountingError(f"chunk of {chunk.rows} rows gave {decided.height} "
+                                  f"determinations and {errs.height} errors")
+        if errs.height:
+            errs.write_ndjson(err_fh)
+            fields.append(errs.group_by("field").len())
+        result.rows_in += chunk.rows
+        result.rows_out += decided.height
+        result.rows_error += errs.height
+        counts.append(decided.group_by(SUMMARY_KEYS).len())
+        if bar is not None:
+            progress, task_id = bar
+            elapsed = time.perf_counter() - started
+            progress.update(task_id, advance=chunk.progress, rows=result.rows_in,
+                            rate=result.rows_in / elapsed if elapsed else 0)
+        return decided
+
+    def in_order(err_fh: BinaryIO) -> Iterator[pl.DataFrame]:
+        pending: deque[Future] = deque()
+        for task in chunk_tasks(inp, chunk_rows):
+            pending.append(pool.submit(work, task))
+            if len(pending) > workers:
+                yield finish(pending.popleft(), err_fh)
+        while pending:
+            yield finish(pending.popleft(), err_fh)
+
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="safethird-batch")
-    pending: deque[Future] = deque()
     try:
         with errors_path.open("wb") as err_fh:
-            def finish(future: Future) -> None:
-                nonlocal empty
-                chunk, decided, errs = future.result()
-                decided, dup_errs = dups.split(ids_of(chunk.frame), decided)
-                errs = pl.concat([errs, dup_errs]).sort("row")
-                if decided.height + errs.height != chunk.rows:
-                    raise AccountingError(f"chunk of {chunk.rows} rows gave {decided.height} "
-                                          f"determinations and {errs.height} errors")
-                if empty is None:
-                    empty = decided.clear()
-                if decided.height:
-                    writer.write(decided)
-                if errs.height:
-                    errs.write_ndjson(err_fh)
-                    fields.append(errs.group_by("field").len())
-                result.rows_in += chunk.rows
-                result.rows_out += decided.height
-                result.rows_error += errs.height
-                counts.append(decided.group_by(SUMMARY_KEYS).len())
-                if bar is not None:
-                    progress, task_id = bar
-                    elapsed = time.perf_counter() - started
-                    progress.update(task_id, advance=chunk.progress, rows=result.rows_in,
-                                    rate=result.rows_in / elapsed if elapsed else 0)
-
-            for task in chunk_tasks(inp, chunk_rows):
-                pending.append(pool.submit(work, task))
-                if len(pending) > workers:
-                    finish(pending.popleft())
-            while pending:
-                finish(pending.popleft())
+            write_output(out, in_order(err_fh))
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-        writer.close(empty)
         if bar is not None:
             bar[0].stop()
     result.seconds = time.perf_counter() - started
