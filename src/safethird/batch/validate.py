@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import polars as pl
 
 from safethird import facts
@@ -97,8 +98,7 @@ def decode_json(series: pl.Series, dtype: pl.DataType) -> tuple[pl.Series, pl.Se
     rows are split in halves until the offending ones are found, and only those are null."""
     text = series.cast(pl.String)
     syntax_ok = text.str.json_path_match("$").is_not_null() | text.is_null() | (text == "")
-    usable = text.zip_with(syntax_ok & (text != ""), pl.Series([None] * len(text),
-                                                                dtype=pl.String))
+    usable = text.zip_with(syntax_ok & (text != ""), _nulls(len(text)))
 
     def decode(part: pl.Series) -> pl.Series | None:
         try:
@@ -134,10 +134,9 @@ def _route_checks(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
     row, the first leg error as 'field\tmessage' (null where the route is valid)."""
     n = frame.height
     if "route" not in frame.columns:
-        return frame.with_columns(pl.lit(None, dtype=facts.COLUMNS["route"]).alias("route")), \
-            pl.Series([None] * n, dtype=pl.String)
+        return _no_route(frame), _nulls(n)
     dtype = frame.schema["route"]
-    errors = pl.Series([None] * n, dtype=pl.String)
+    errors = _nulls(n)
     if dtype == pl.String:
         text = frame["route"]
         decoded, bad = decode_json(text, pl.List(pl.Struct(
@@ -147,24 +146,73 @@ def _route_checks(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
             pl.element().str.extract(r'"([^"\\]*)"'))
         bad = bad | keys.list.eval(~pl.element().is_in(list(LEG_FIELDS))).list.any() \
             .fill_null(False)
-        errors = pl.Series([None] * n, dtype=pl.String).zip_with(
+        errors = _nulls(n).zip_with(
             ~bad, _diagnose_json(text, bad, "route", "not a JSON list of legs"))
         frame = frame.with_columns(decoded.alias("route"))
         dtype = frame.schema["route"]
     if dtype == pl.Null:
-        return frame.with_columns(pl.lit(None, dtype=facts.COLUMNS["route"]).alias("route")), \
-            errors
+        return _no_route(frame), errors
     if not (isinstance(dtype, pl.List) and isinstance(dtype.inner, pl.Struct | pl.Null)):
         err = pl.Series(["route\texpected a list of legs (objects)"] * n)
         errors = errors.zip_with(errors.is_not_null() | frame["route"].is_null(), err)
-        return frame.with_columns(pl.lit(None, dtype=facts.COLUMNS["route"]).alias("route")), \
-            errors
+        return _no_route(frame), errors
     inner = dtype.inner
     fields = dict(inner.to_schema()) if isinstance(inner, pl.Struct) else {}
-    el = pl.element()
-    parts, leg_bad = {}, []
+    # Every leg of every row laid end to end (a row's legs stay contiguous): each check runs
+    # once over all legs, and a row's verdict is a segmented sum over its legs.
+    leg = pl.col("_leg")
+    parts, leg_bad, extra = _leg_parts(leg, fields)
+    lengths = frame["route"].list.len()
+    legs = frame.select(pl.col("route").explode(empty_as_null=False, keep_nulls=False)
+                        .alias("_leg"))
+    checked = legs.select(
+        (pl.any_horizontal(*leg_bad).fill_null(False) | leg.is_null()).alias("bad"),
+        pl.max_horizontal(parts["entered"], parts["left"]).alias("last"),
+        (parts["left"] < parts["entered"]).fill_null(False).alias("order"),
+        # typed already, with no empty codes: the column can be kept as it is
+        (pl.lit(dtype == facts.COLUMNS["route"])
+         & ~(leg.struct.field("country") == "").fill_null(False)
+         & ~(leg.struct.field("protection_claim") == "").fill_null(False)
+         ).alias("as_is") if fields.keys() == set(LEG_FIELDS) else pl.lit(False).alias("as_is"))
+    counts = lengths.fill_null(0).to_numpy().astype(np.int64)
+    frame = frame.with_columns(
+        pl.Series("_route_bad", _segment_any(checked["bad"], counts)),
+        pl.Series("_route_last", _segment_max_date(checked["last"], counts)),
+        pl.Series("_route_order", _segment_any(checked["order"], counts)))
+    bad_rows = frame.filter(pl.col("_route_bad"))
+    if bad_rows.height:
+        messages = _leg_messages(bad_rows, fields, extra)
+        lookup = dict(zip(messages[ROW].to_list(), messages["_msg"].to_list(), strict=True))
+        errs = frame[ROW].replace_strict(lookup, default=None, return_dtype=pl.String)
+        errors = errors.zip_with(errors.is_not_null(), errs)
+    if not (checked["as_is"].all() if checked.height else dtype == facts.COLUMNS["route"]):
+        typed = pl.col("route").list.eval(pl.struct(**_leg_parts(pl.element(), fields)[0])) \
+            if fields else \
+            pl.col("route").list.eval(pl.struct(**{
+                k: pl.lit(None, dtype=v) for k, v in facts.LEG_DTYPE.to_schema().items()}))
+        frame = frame.with_columns(typed.alias("route"))
+    frame = frame.drop("_route_bad").with_columns(pl.col("route").cast(facts.COLUMNS["route"]))
+    return frame, errors
+
+
+def _nulls(n: int) -> pl.Series:
+    return pl.repeat(None, n, dtype=pl.String, eager=True)
+
+
+def _no_route(frame: pl.DataFrame) -> pl.DataFrame:
+    """The route unknown on every row (no column, or a column that is not a list of legs)."""
+    return frame.with_columns(pl.lit(None, dtype=facts.COLUMNS["route"]).alias("route"),
+                              pl.lit(None, dtype=pl.Date).alias("_route_last"),
+                              pl.lit(False).alias("_route_order"))
+
+
+def _leg_parts(leg: pl.Expr, fields: dict[str, pl.DataType]
+               ) -> tuple[dict[str, pl.Expr], list[pl.Expr], list[str]]:
+    """(typed value of each leg field, the checks that fail, fields the schema does not know)
+    for a leg given as ``leg`` (a column of exploded legs, or ``pl.element()`` in a list)."""
+    parts, bad = {}, []
     for name in LEG_FIELDS:
-        raw = el.struct.field(name) if name in fields else pl.lit(None, dtype=pl.String)
+        raw = leg.struct.field(name) if name in fields else pl.lit(None, dtype=pl.String)
         t = fields.get(name, pl.String)
         if name in ("entered", "left"):
             value, failed = _as_date(raw, t)
@@ -173,25 +221,28 @@ def _route_checks(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
         else:
             value, failed = _as_code(raw, t, tuple(facts.ProtectionClaim.__members__))
         parts[name] = value
-        leg_bad.append(failed)
+        bad.append(failed)
     extra = [f for f in fields if f not in LEG_FIELDS]
-    leg_bad += [el.struct.field(f).is_not_null() for f in extra]
-    typed = pl.col("route").list.eval(pl.struct(**parts)) if fields else pl.col("route").list.eval(
-        pl.struct(**{k: pl.lit(None, dtype=v) for k, v in facts.LEG_DTYPE.to_schema().items()}))
-    leg_invalid = pl.col("route").list.eval(
-        pl.any_horizontal(*leg_bad) | el.is_null()).list.any() if fields else \
-        pl.col("route").list.eval(el.is_null()).list.any()
-    frame = frame.with_columns(leg_invalid.fill_null(False).alias("_route_bad"),
-                               typed.alias("_route_typed"))
-    bad_rows = frame.filter(pl.col("_route_bad"))
-    if bad_rows.height:
-        messages = _leg_messages(bad_rows, fields, extra)
-        lookup = dict(zip(messages[ROW].to_list(), messages["_msg"].to_list(), strict=True))
-        errs = frame[ROW].replace_strict(lookup, default=None, return_dtype=pl.String)
-        errors = errors.zip_with(errors.is_not_null(), errs)
-    frame = frame.drop("route", "_route_bad").rename({"_route_typed": "route"}).with_columns(
-        pl.col("route").cast(facts.COLUMNS["route"]))
-    return frame, errors
+    bad += [leg.struct.field(f).is_not_null() for f in extra]
+    return parts, bad, extra
+
+
+def _segment_any(values: pl.Series, counts: np.ndarray) -> np.ndarray:
+    """Per row, whether any of its ``counts[i]`` consecutive values is true."""
+    ends = np.cumsum(counts)
+    total = np.concatenate([[0], np.cumsum(values.to_numpy().astype(np.int64))])
+    return total[ends] - total[ends - counts] > 0
+
+
+def _segment_max_date(values: pl.Series, counts: np.ndarray) -> pl.Series:
+    """Per row, the latest of its ``counts[i]`` consecutive dates (null when none is known)."""
+    days = values.to_physical().fill_null(np.iinfo(np.int32).min).to_numpy()
+    out = np.full(len(counts), np.iinfo(np.int32).min, dtype=np.int32)
+    nonempty = counts > 0
+    if len(days):
+        out[nonempty] = np.maximum.reduceat(days, (np.cumsum(counts) - counts)[nonempty])
+    latest = pl.Series(out)
+    return latest.set(latest == np.iinfo(np.int32).min, None).cast(pl.Date)
 
 
 def _diagnose_json(texts: pl.Series, bad: pl.Series, name: str, fallback: str) -> pl.Series:
@@ -324,11 +375,7 @@ def validate(raw: pl.DataFrame, default_as_of: dt.date | None,
     frame = frame.with_columns(_first_index(checks).alias("_e1"),
                                **{TYPED + c: v for c, v in typed.items()})
     t = {c: pl.col(TYPED + c) for c in typed}
-    leg_last = t["route"].list.eval(
-        pl.max_horizontal(pl.element().struct.field("entered"),
-                          pl.element().struct.field("left"))).list.max()
-    leg_order = t["route"].list.eval(
-        pl.element().struct.field("left") < pl.element().struct.field("entered")).list.any()
+    leg_last, leg_order = pl.col("_route_last"), pl.col("_route_order")
     # checks across fields, on the typed values (as the case schema's model validators do)
     cross: list[Check] = [
         (pl.lit("(case)"), pl.lit("unaccompanied_child and family_unit cannot both be true"),
