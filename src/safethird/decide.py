@@ -14,6 +14,7 @@ import datetime as dt
 import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import polars as pl
@@ -64,7 +65,7 @@ class Rules:
     findings: tuple[Finding, ...]
     pathway: DecisionTable
 
-    @property
+    @cached_property
     def nodes(self) -> dict[str, Expr]:
         return outcomes(self.findings, self.pathway)
 
