@@ -8,7 +8,8 @@ the exploded legs and joined back by row.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -178,38 +179,50 @@ def with_quantifiers(lf: pl.LazyFrame, quantifiers: list[Quantifier]) -> pl.Lazy
 
     lengths = frame["route"].list.len()
     legs = _legs(frame, needed, lists, widths)
+    lookup_exprs, word_exprs, out = _cached(
+        quantifiers, (frozenset(columns), tuple(sorted(widths.items()))),
+        lambda: _compile_quantifiers(quantifiers, columns, widths))
+    leg_words = legs.with_columns(lookup_exprs).lazy().select(word_exprs).collect()
+    count = lengths.fill_null(0).to_numpy().astype(np.int64)
+    nonempty = count > 0
+    starts = (np.cumsum(count) - count)[nonempty]
+    case_words = {}
+    for k in range(len(word_exprs)):
+        bits = np.zeros(frame.height, dtype=np.uint32)
+        if leg_words.height:
+            bits[nonempty] = np.bitwise_or.reduceat(leg_words[f"w{k}"].to_numpy(), starts)
+        case_words[f"__bits{k}"] = bits
+    return frame.lazy().with_columns(**case_words).with_columns(out).drop(list(case_words))
+
+
+def _compile_quantifiers(quantifiers: list[Quantifier], columns: set[str],
+                         widths: dict[str, int]
+                         ) -> tuple[list[pl.Expr], list[pl.Expr], list[pl.Expr]]:
+    """(look-up columns on the legs, the legs' bit words, the quantifier columns per case)."""
+    bodies = [q.body for q in quantifiers]
     # each look-up table once per leg, however many clauses read it
     found = {id(n): n for b in bodies for n in b.walk() if isinstance(n, Lookup)}
     lookups = {k: f"__lookup_{i}" for i, k in enumerate(found)}
     plain = Compiler(columns, spread_lists=widths)
-    legs = legs.with_columns(plain(found[k]).alias(name) for k, name in lookups.items())
+    lookup_exprs = [plain(found[k]).alias(name) for k, name in lookups.items()]
     compile_ = Compiler(columns, spread_lists=widths, lookups=lookups)
     # Per leg and quantifier, two bits: "this leg settles it" (a true leg for any, a false leg
     # for all) and "this leg is unknown". OR-ing the bits over each case's legs (one pass for
     # every quantifier) gives the Kleene result: settled, else unknown if a leg is, else the
     # value of an empty quantifier. (Polars' lazy engine shares the common sub-expressions.)
     words = [quantifiers[k:k + 16] for k in range(0, len(quantifiers), 16)]  # 2 bits each
-    leg_words = legs.lazy().select(
+    word_exprs = [
         pl.sum_horizontal(_bits(compile_(q.body), q.kind, i) for i, q in enumerate(word))
-        .cast(pl.UInt32).alias(f"w{k}") for k, word in enumerate(words)).collect()
-    count = lengths.fill_null(0).to_numpy().astype(np.int64)
-    nonempty = count > 0
-    starts = (np.cumsum(count) - count)[nonempty]
-    case_words = {}
-    for k in range(len(words)):
-        bits = np.zeros(frame.height, dtype=np.uint32)
-        if leg_words.height:
-            bits[nonempty] = np.bitwise_or.reduceat(leg_words[f"w{k}"].to_numpy(), starts)
-        case_words[f"__bits{k}"] = bits
-    out = {}
+        .cast(pl.UInt32).alias(f"w{k}") for k, word in enumerate(words)]
+    out = []
     for k, word in enumerate(words):
         w = pl.col(f"__bits{k}")
         for i, q in enumerate(word):
             settled = (w & (1 << 2 * i)) != 0
             unknown = ((w & (1 << 2 * i + 1)) != 0) | pl.col("route").is_null()
-            out[q.qid] = pl.when(settled).then(q.kind == "any").when(unknown).then(None) \
-                .otherwise(q.kind == "all")
-    return frame.lazy().with_columns(**case_words).with_columns(**out).drop(list(case_words))
+            out.append(pl.when(settled).then(q.kind == "any").when(unknown).then(None)
+                       .otherwise(q.kind == "all").alias(q.qid))
+    return lookup_exprs, word_exprs, out
 
 
 def _bits(body: pl.Expr, kind: str, i: int) -> pl.Expr:
@@ -262,16 +275,42 @@ def evaluate_frame(lf: pl.LazyFrame, nodes: Mapping[str, Expr]) -> pl.LazyFrame:
     (see ``facts.COLUMNS``); a missing fact column counts as unknown on every row."""
     quantifiers, layers = _plan(nodes)
     lf = with_quantifiers(lf, quantifiers)
-    columns = set(lf.collect_schema().names())
+    columns = frozenset(lf.collect_schema().names())
+    layer_exprs, node_exprs, temporary = _cached(
+        nodes, columns, lambda: _compile_layers(nodes, layers, columns))
+    for exprs in layer_exprs:
+        lf = lf.with_columns(exprs)
+    return lf.with_columns(node_exprs).drop([*(q.qid for q in quantifiers), *temporary])
+
+
+def _compile_layers(nodes: Mapping[str, Expr], layers: list[list[Clause]],
+                    columns: frozenset[str]
+                    ) -> tuple[list[list[pl.Expr]], list[pl.Expr], list[str]]:
+    """(each layer's clause columns, the named nodes, the clause column names to drop)."""
     materialized: dict[int, str] = {}
+    layer_exprs = []
     for layer in layers:
-        compile_ = Compiler(columns, materialized)
-        exprs = {f"__clause_{id(c)}": compile_(c.expr) for c in layer}
-        lf = lf.with_columns(e.alias(name) for name, e in exprs.items())
+        compile_ = Compiler(set(columns), materialized)
+        layer_exprs.append([compile_(c.expr).alias(f"__clause_{id(c)}") for c in layer])
         materialized.update({id(c): f"__clause_{id(c)}" for c in layer})
-    compile_ = Compiler(columns, materialized)
-    lf = lf.with_columns(compile_(node).alias(name) for name, node in nodes.items())
-    return lf.drop([*(q.qid for q in quantifiers), *materialized.values()])
+    compile_ = Compiler(set(columns), materialized)
+    node_exprs = [compile_(node).alias(name) for name, node in nodes.items()]
+    return layer_exprs, node_exprs, list(materialized.values())
+
+
+_COMPILED: dict[tuple[int, object], tuple[object, Any]] = {}
+
+
+def _cached(anchor: object, key: object, build: Callable[[], Any]) -> Any:
+    """Polars expressions compiled once per rule set (``anchor``, held so that its id stays
+    unique) and table shape (``key``): compiling costs about as much as evaluating a small
+    chunk."""
+    hit = _COMPILED.get((id(anchor), key))
+    if hit is None or hit[0] is not anchor:
+        if len(_COMPILED) > 256:
+            _COMPILED.clear()
+        hit = _COMPILED[(id(anchor), key)] = (anchor, build())
+    return hit[1]
 
 
 _PLANS: dict[int, tuple[Mapping[str, Expr], list[Quantifier], list[list[Clause]]]] = {}
