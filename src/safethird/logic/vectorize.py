@@ -155,9 +155,15 @@ def _case_facts(nodes: list[Expr]) -> set[str]:
 
 
 def _coded(path: str, e: pl.Expr) -> pl.Expr:
-    """Country facts as the country Enum (an unknown code becomes unknown)."""
-    kind = facts.spec(path).kind if path in facts.FACTS else None
-    return e.cast(COUNTRY, strict=False) if kind in ("country", "countries") else e
+    """A case fact as it goes onto every leg: countries as the country Enum and other codes
+    as their own Enum (small integers are copied and compared; a code not in the Enum
+    becomes unknown)."""
+    spec = facts.spec(path) if path in facts.FACTS else None
+    if spec is not None and spec.kind in ("country", "countries"):
+        return e.cast(COUNTRY, strict=False)
+    if spec is not None and spec.kind == "enum":
+        return e.cast(pl.Enum(spec.values), strict=False)
+    return e
 
 
 def with_quantifiers(lf: pl.LazyFrame, quantifiers: list[Quantifier]) -> pl.LazyFrame:
