@@ -166,15 +166,17 @@ def run_batch(inp: str | Path, out: str | Path, *, as_of: dt.date | None = None,
     started = time.perf_counter()
     result = BatchResult(out=out, errors_path=errors_path)
     rules(variant, law)  # built once, before the workers need it
-    # a Parquet input can be read twice: its id column alone gives every repeated id up front
-    dups: Duplicates | KnownDuplicates = KnownDuplicates(first_rows(inp)) \
-        if kind in ("parquet", "dataset") else Duplicates()
     errors_path.parent.mkdir(parents=True, exist_ok=True)
     counts: list[pl.DataFrame] = []
     fields: list[pl.DataFrame] = []
     total, _ = total_size(inp)
     bar = _progress(total, quiet)
     workers = threads or min(os.cpu_count() or 1, 4)
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="safethird-batch")
+    # A Parquet input can be read twice: its id column alone gives every repeated id, found
+    # while the first chunks are being decided. Text is read once: ids are tracked as it goes.
+    firsts = pool.submit(first_rows, inp) if kind in ("parquet", "dataset") else None
+    dups: Duplicates | KnownDuplicates | None = None if firsts else Duplicates()
 
     def work(task: Callable[[], Chunk]) -> tuple[Chunk, pl.DataFrame, pl.DataFrame]:
         chunk = task()
@@ -184,7 +186,11 @@ def run_batch(inp: str | Path, out: str | Path, *, as_of: dt.date | None = None,
         return chunk, decided, errs
 
     def finish(future: Future, err_fh: BinaryIO) -> pl.DataFrame:
+        nonlocal dups
         chunk, decided, errs = future.result()
+        if dups is None:
+            assert firsts is not None
+            dups = KnownDuplicates(firsts.result())
         decided, dup_errs = dups.split(ids_of(chunk.frame), decided)
         errs = pl.concat([errs, dup_errs]).sort("row")
         if decided.height + errs.height != chunk.rows:
@@ -212,8 +218,9 @@ def run_batch(inp: str | Path, out: str | Path, *, as_of: dt.date | None = None,
                 yield finish(pending.popleft(), err_fh)
         while pending:
             yield finish(pending.popleft(), err_fh)
+        if firsts is not None:
+            firsts.result()  # an input with no rows still reports an unreadable id column
 
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="safethird-batch")
     try:
         with errors_path.open("wb") as err_fh:
             write_output(out, in_order(err_fh))
