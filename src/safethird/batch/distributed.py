@@ -1,6 +1,6 @@
 """Batches on a Dask cluster: a Parquet dataset decided partition by partition.
 
-Each partition (a range of row groups of one file) is read, validated and decided on a worker,
+Each partition (a range of rows of one file) is read, validated and decided on a worker,
 which writes its own part of the output dataset; the results are the local run's, row for row.
 The first row of every id is computed beforehand from the id column alone, so duplicate ids
 across partitions are found exactly as in a local run.
@@ -19,10 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
-import pyarrow.parquet as pq
 
 from safethird.batch.duplicates import KnownDuplicates, first_rows
-from safethird.batch.read import FILE, ROW, UnusableInput, dataset_files, input_kind
+from safethird.batch.read import UnusableInput, input_kind, parquet_slices, read_parquet_slice
 from safethird.batch.run import (
     SUMMARY_KEYS,
     BatchResult,
@@ -36,44 +35,20 @@ from safethird.batch.run import (
 class Partition:
     index: int
     file: str
-    row_groups: tuple[int, ...]
-    first_row: int  # 1-based number of its first row in the whole input
+    offset: int  # first row within its file (0-based)
+    rows: int
+    start: int  # rows before it in the whole input
 
 
 def partitions(path: Path, rows_per_partition: int) -> list[Partition]:
-    out: list[Partition] = []
-    row = 1
-    for f in dataset_files(path):
-        try:
-            meta = pq.ParquetFile(f).metadata
-        except Exception as exc:
-            raise UnusableInput(f"{f}: not a readable Parquet file ({exc})") from None
-        groups: list[int] = []
-        size = 0
-        start = row
-        for g in range(meta.num_row_groups):
-            groups.append(g)
-            size += meta.row_group(g).num_rows
-            row += meta.row_group(g).num_rows
-            if size >= rows_per_partition:
-                out.append(Partition(len(out), str(f), tuple(groups), start))
-                groups, size, start = [], 0, row
-        if groups or meta.num_row_groups == 0:
-            out.append(Partition(len(out), str(f), tuple(groups), start))
-    return out
+    return [Partition(i, str(f), offset, n, start) for i, (f, offset, n, start)
+            in enumerate(parquet_slices(path, rows_per_partition))]
 
 
 def process(part: Partition, out_dir: str, as_of: dt.date | None, variant: str | None,
             dups: pl.DataFrame) -> tuple[int, int, int, pl.DataFrame, pl.DataFrame]:
     """On a worker: (index, rows in, rows out, errors, counts by pathway and reason)."""
-    pf = pq.ParquetFile(part.file)
-    table = pf.read_row_groups(list(part.row_groups)) if part.row_groups else \
-        pf.schema_arrow.empty_table()
-    raw = pl.from_arrow(table)
-    assert isinstance(raw, pl.DataFrame)
-    raw = raw.with_columns(
-        pl.int_range(part.first_row, part.first_row + raw.height, dtype=pl.Int64).alias(ROW),
-        pl.lit(part.file).alias(FILE))
+    raw = read_parquet_slice(Path(part.file), part.offset, part.rows, part.start).frame
     decided, errors = decide_rows(raw, as_of=as_of, variant=variant, law=None,
                                   duplicates=KnownDuplicates(dups))
     decided.write_parquet(Path(out_dir) / f"part-{part.index:05d}.parquet")
