@@ -303,3 +303,32 @@ def test_text_input_in_many_blocks_accounts_for_every_row(tmp_path: Path, record
     assert (result.rows_in, result.rows_out, result.rows_error) == (600, 599, 1)
     assert out["row"].to_list() == [r for r in range(1, 601) if r != 501]
     assert errors[0]["row"] == 501 and "first at row 4" in errors[0]["message"]
+
+
+@pytest.mark.parametrize("out_name", ["o.parquet", "o.csv", "odir"])
+def test_a_failed_run_leaves_no_output_that_looks_complete(tmp_path: Path, records,
+                                                           out_name: str) -> None:
+    """A data page that cannot be decoded halfway through the input stops the run (exit 2)
+    after earlier chunks were decided: the earlier output stays as it was, and no partial
+    file is left that could pass for the result."""
+    src = tmp_path / "in"
+    src.mkdir()
+    write_parquet(records[:300], src / "a.parquet")
+    write_parquet(records[300:], src / "b.parquet")
+    damaged = bytearray((src / "b.parquet").read_bytes())
+    for i in range(len(damaged) // 4, len(damaged) // 2, 3):
+        damaged[i] ^= 0xFF
+    (src / "b.parquet").write_bytes(bytes(damaged))
+    out = tmp_path / out_name
+    if out.suffix:
+        out.write_text("the previous result")
+    p = subprocess.run([sys.executable, "-m", "safethird.cli", "batch", str(src), "--out",
+                        str(out), "--chunk-rows", "1000", "--quiet"], capture_output=True,
+                       text=True, env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin"})
+    assert p.returncode == 2, p.stderr
+    assert "b.parquet: cannot read Parquet data after row 300" in p.stderr, p.stderr
+    assert "Traceback" not in p.stderr
+    left = sorted(f.name for f in tmp_path.iterdir() if f.name != "in")
+    assert left == ([out_name] if out.suffix else []), left
+    if out.suffix:
+        assert out.read_text() == "the previous result"

@@ -26,9 +26,13 @@ from safethird.batch.run import (
     SUMMARY_KEYS,
     BatchResult,
     decide_rows,
+    discard,
     field_counts,
     output_kind,
+    publish,
+    staging,
 )
+from safethird.batch.validate import ERROR_SCHEMA
 
 
 @dataclass(frozen=True)
@@ -68,32 +72,40 @@ def run_on_dask(inp: str | Path, out: str | Path, address: str, *,
         raise UnusableInput(f"{inp}: --dask runs Parquet input (a file or a folder of files)")
     if output_kind(out) != "dataset":
         raise UnusableInput(f"{out}: with --dask, --out must be a folder (a Parquet dataset)")
-    out.mkdir(parents=True, exist_ok=True)
-    for old in out.glob("part-*.parquet"):
-        old.unlink()
     errors_path = Path(errors) if errors else out.with_name(out.name + ".errors.jsonl")
     started = time.perf_counter()
     parts = partitions(inp, rows_per_partition)
     dups = first_rows(inp)
+    # the workers write into a staging folder, moved into place once every partition is done
+    staged = staging(out)
+    discard(staged)
+    staged.mkdir(parents=True)
     client = Client(address) if isinstance(address, str) else address
     try:
         dups_f = client.scatter(dups, broadcast=True)
-        futures = client.map(process, parts, out_dir=str(out), as_of=as_of, variant=variant,
-                             dups=dups_f, pure=False)
+        futures = client.map(process, parts, out_dir=str(staged), as_of=as_of,
+                             variant=variant, dups=dups_f, pure=False)
         results = sorted(client.gather(futures), key=lambda r: r[0])
+    except BaseException:
+        discard(staged)
+        raise
     finally:
         if isinstance(address, str):
             client.close()
     result = BatchResult(out=out, errors_path=errors_path)
     all_errors = [r[3] for r in results]
-    every_error = pl.concat(all_errors).sort("row")
-    with errors_path.open("wb") as fh:
+    every_error = pl.concat(all_errors).sort("row") if all_errors else \
+        pl.DataFrame(schema=ERROR_SCHEMA)
+    errors_path.parent.mkdir(parents=True, exist_ok=True)
+    with staging(errors_path).open("wb") as fh:
         every_error.write_ndjson(fh)
+    publish(staged, out)
+    publish(staging(errors_path), errors_path)
     result.error_fields = field_counts([every_error])
     result.rows_in = sum(r[1] for r in results)
     result.rows_out = sum(r[2] for r in results)
     result.rows_error = sum(r[3].height for r in results)
     result.counts = pl.concat([r[4] for r in results]).group_by(SUMMARY_KEYS).agg(
-        pl.col("len").sum()).sort("len", descending=True)
+        pl.col("len").sum()).sort("len", descending=True) if results else pl.DataFrame()
     result.seconds = time.perf_counter() - started
     return result

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import sys
 import time
 from collections import deque
@@ -83,16 +84,39 @@ OUTPUT_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-def write_output(path: Path, frames: Iterator[pl.DataFrame]) -> None:
+def staging(path: Path) -> Path:
+    """Where an output is written before the run has succeeded (a hidden sibling)."""
+    return path.with_name(f".{path.name}.partial")
+
+
+def publish(staged: Path, final: Path) -> None:
+    """Move a finished output into place: a folder's part files replace the old ones."""
+    if staged.is_dir():
+        final.mkdir(parents=True, exist_ok=True)
+        for old in final.glob("part-*.parquet"):
+            old.unlink()
+        for part in sorted(staged.glob("part-*.parquet")):
+            part.replace(final / part.name)
+        shutil.rmtree(staged)
+    else:
+        staged.replace(final)
+
+
+def discard(staged: Path) -> None:
+    """A failed run leaves nothing that could pass for a complete output."""
+    if staged.is_dir():
+        shutil.rmtree(staged, ignore_errors=True)
+    else:
+        staged.unlink(missing_ok=True)
+
+
+def write_output(path: Path, frames: Iterator[pl.DataFrame], kind: str) -> None:
     """Write the decided chunks, in order, as they come. A folder gets one Parquet file per
     chunk; a single file is written by Polars' streaming sink, which pulls the chunks from
     ``frames`` and encodes them on its own threads (Polars' Python I/O source, pinned in the
     lock file: the API is marked unstable)."""
-    kind = output_kind(path)
     if kind == "dataset":
         path.mkdir(parents=True, exist_ok=True)
-        for old in path.glob("part-*.parquet"):
-            old.unlink()
         for i, frame in enumerate(frames):
             frame.write_parquet(path / f"part-{i:05d}.parquet")
         return
@@ -161,7 +185,7 @@ def run_batch(inp: str | Path, out: str | Path, *, as_of: dt.date | None = None,
     At most ``threads + 1`` chunks are being decided at once."""
     inp, out = Path(inp), Path(out)
     kind = input_kind(inp)
-    output_kind(out)
+    out_kind = output_kind(out)
     errors_path = Path(errors) if errors else out.with_name(out.name + ".errors.jsonl")
     started = time.perf_counter()
     result = BatchResult(out=out, errors_path=errors_path)
@@ -221,13 +245,24 @@ def run_batch(inp: str | Path, out: str | Path, *, as_of: dt.date | None = None,
         if firsts is not None:
             firsts.result()  # an input with no rows still reports an unreadable id column
 
+    # both files are written under temporary names and moved into place only at the end:
+    # a run that fails (an unreadable part of the input, a full disk) leaves no output
+    # that could pass for a complete one
+    staged_out, staged_errors = staging(out), staging(errors_path)
     try:
-        with errors_path.open("wb") as err_fh:
-            write_output(out, in_order(err_fh))
+        with staged_errors.open("wb") as err_fh:
+            write_output(staged_out, in_order(err_fh), out_kind)
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        discard(staged_out)
+        discard(staged_errors)
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         if bar is not None:
             bar[0].stop()
+    publish(staged_out, out)
+    publish(staged_errors, errors_path)
     result.seconds = time.perf_counter() - started
     result.counts = (pl.concat(counts).group_by(SUMMARY_KEYS).agg(pl.col("len").sum())
                      .sort("len", descending=True) if counts else pl.DataFrame())
