@@ -12,9 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-import pyarrow.parquet as pq
 
-from safethird.batch.read import FILE, ROW, UnusableInput, dataset_files
+from safethird.batch.read import FILE, ROW, dataset_files, parquet_rows
 from safethird.batch.validate import ERROR_SCHEMA
 
 FIRSTS_SCHEMA = {"id": pl.String, "_first": pl.Int64}
@@ -130,12 +129,8 @@ def first_rows(path: Path) -> pl.DataFrame:
     frames = []
     row = 1
     for f in dataset_files(path):
-        try:
-            pf = pq.ParquetFile(f)
-        except Exception as exc:  # pyarrow raises several types for a damaged file
-            raise UnusableInput(f"{f}: not a readable Parquet file ({exc})") from None
-        n = pf.metadata.num_rows
-        if "id" in pf.schema_arrow.names:
+        n = parquet_rows(f)
+        if "id" in pl.read_parquet_schema(f):
             ids = pl.scan_parquet(f).select("id").collect()
             if ids.schema["id"] == pl.String:
                 frames.append(ids.with_columns(pl.int_range(row, row + n, dtype=pl.Int64)

@@ -19,7 +19,6 @@ from functools import partial
 from pathlib import Path
 
 import polars as pl
-import pyarrow.parquet as pq
 
 from safethird.facts import CaseError, parse_case
 
@@ -61,14 +60,15 @@ def total_size(path: Path) -> tuple[int, str]:
     """(total, unit) for the progress bar: rows for Parquet, bytes for text."""
     kind = input_kind(path)
     if kind in ("parquet", "dataset"):
-        return sum(_parquet(f).metadata.num_rows for f in dataset_files(path)), "rows"
+        return sum(parquet_rows(f) for f in dataset_files(path)), "rows"
     return path.stat().st_size, "bytes"
 
 
-def _parquet(path: Path) -> pq.ParquetFile:
+def parquet_rows(path: Path) -> int:
+    """Rows of a Parquet file, from its footer (nothing else is read)."""
     try:
-        return pq.ParquetFile(path)
-    except Exception as exc:  # pyarrow raises several types for a damaged file
+        return pl.scan_parquet(path).select(pl.len()).collect().item()
+    except Exception as exc:  # not Parquet, a truncated footer
         raise UnusableInput(f"{path}: not a readable Parquet file ({exc})") from None
 
 
@@ -93,7 +93,7 @@ def parquet_slices(path: Path, chunk_rows: int) -> Iterator[tuple[Path, int, int
     """(file, offset in the file, rows, rows before it in the input) for each chunk."""
     start = 0
     for f in dataset_files(path):
-        n_rows = _parquet(f).metadata.num_rows
+        n_rows = parquet_rows(f)
         for offset in range(0, n_rows, chunk_rows):
             n = min(chunk_rows, n_rows - offset)
             yield f, offset, n, start

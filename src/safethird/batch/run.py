@@ -154,6 +154,8 @@ class BatchResult:
 
 
 def _progress(total: int, quiet: bool):
+    if quiet or not sys.stderr.isatty():
+        return None
     from rich.progress import (
         BarColumn,
         Progress,
@@ -163,8 +165,6 @@ def _progress(total: int, quiet: bool):
         TimeRemainingColumn,
     )
 
-    if quiet or not sys.stderr.isatty():
-        return None
     progress = Progress(TextColumn("deciding"), BarColumn(), TaskProgressColumn(),
                         TextColumn("{task.fields[rows]:,} rows · {task.fields[rate]:,.0f} rows/s"),
                         TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
