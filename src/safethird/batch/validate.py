@@ -9,6 +9,7 @@ exactly when ``facts.parse_case`` accepts the same record, and the field named i
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
 
 import numpy as np
 import polars as pl
@@ -38,8 +39,15 @@ ERROR_SCHEMA = {"file": pl.String, "row": pl.Int64, "id": pl.String, "field": pl
                 "message": pl.String}
 
 
-def _codes() -> list[str]:
-    return sorted(facts.country_codes())
+@cache
+def _codes() -> tuple[str, ...]:
+    return tuple(sorted(facts.country_codes()))
+
+
+@cache
+def _series(values: tuple[str, ...]) -> pl.Series:
+    """A code list as a Series, built once (is_in on a Python list rebuilds it every call)."""
+    return pl.Series(list(values), dtype=pl.String)
 
 
 Check = tuple[pl.Expr, pl.Expr, pl.Expr]  # (field, message, failed)
@@ -88,7 +96,7 @@ def _as_code(col: pl.Expr, dtype: pl.DataType, valid: list[str] | tuple[str, ...
              ) -> tuple[pl.Expr, pl.Expr]:
     if dtype == pl.String:
         value = pl.when(col != "").then(col)
-        return value, value.is_not_null() & ~value.is_in(list(valid))
+        return value, value.is_not_null() & ~value.is_in(_series(tuple(valid)).implode())
     return pl.lit(None, dtype=pl.String), col.is_not_null()
 
 
@@ -388,12 +396,15 @@ def validate(raw: pl.DataFrame, default_as_of: dt.date | None,
     frame = frame.with_columns(_first_index(cross).alias("_e2"))
     bad = pl.col("_e1").is_not_null() | pl.col("_e2").is_not_null()
     failing = frame.filter(bad)
-    errors = failing.select(
-        pl.col(FILE).alias("file"), pl.col(ROW).alias("row"),
-        (pl.col("id").cast(pl.String) if "id" in failing.columns
-         else pl.lit(None, dtype=pl.String)).alias("id"),
-        pl.coalesce(_describe(checks, "_e1", 0), _describe(cross, "_e2", 0)).alias("field"),
-        pl.coalesce(_describe(checks, "_e1", 1), _describe(cross, "_e2", 1)).alias("message"))
+    if not failing.height:  # the usual case: no message to build
+        errors = pl.DataFrame(schema=ERROR_SCHEMA)
+    else:
+        errors = failing.select(
+            pl.col(FILE).alias("file"), pl.col(ROW).alias("row"),
+            (pl.col("id").cast(pl.String) if "id" in failing.columns
+             else pl.lit(None, dtype=pl.String)).alias("id"),
+            pl.coalesce(_describe(checks, "_e1", 0), _describe(cross, "_e2", 0)).alias("field"),
+            pl.coalesce(_describe(checks, "_e1", 1), _describe(cross, "_e2", 1)).alias("message"))
     valid = frame.filter(~bad).select(ROW, FILE, *(pl.col(TYPED + c).alias(c) for c in typed))
     return valid.cast(dict(facts.COLUMNS)), errors.cast(ERROR_SCHEMA)
 
@@ -432,9 +443,10 @@ def _nationalities(frame: pl.DataFrame, checks: list[Check], values: dict[str, p
         codes = _codes()
         el = pl.element().cast(pl.String)
         # a cheap flag for every row; which element is wrong only for the failing rows
-        failed = col.list.eval(el.is_null() | ~el.is_in(codes)).list.any().fill_null(False)
+        failed = col.list.eval(el.is_null() | ~el.is_in(_series(codes).implode())).list.any() \
+            .fill_null(False)
         bad_index = col.list.eval(pl.int_range(pl.len()).filter(
-            el.is_null() | ~el.is_in(codes))).list.first()
+            el.is_null() | ~el.is_in(_series(codes).implode()))).list.first()
         value = col.cast(pl.List(pl.String))
         message = pl.format("not an ISO 3166-1 alpha-2 country code: '{}'",
                             col.cast(pl.List(pl.String)).list.get(bad_index.fill_null(0),
