@@ -182,7 +182,7 @@ def run_batch(inp: str | Path, out: str | Path, *, as_of: dt.date | None = None,
     ``threads`` worker threads (default: one per core; Polars and NumPy release the GIL while
     they work) while, in input order, duplicate ids are flagged, every input row is checked
     to have come out as a determination or an error, and the results stream to the output.
-    At most ``threads + 1`` chunks are being decided at once."""
+    At most ``threads + 1`` chunks are queued or being decided at a time."""
     inp, out = Path(inp), Path(out)
     kind = input_kind(inp)
     out_kind = output_kind(out)
