@@ -69,6 +69,19 @@ class Rules:
     def nodes(self) -> dict[str, Expr]:
         return outcomes(self.findings, self.pathway)
 
+    @cached_property
+    def derived_columns(self) -> list[pl.Expr]:
+        """Status, reason, citation and partner of each finding, and the pathway, over the
+        node columns (built once: building them costs more than running them on a chunk)."""
+        return [c for f in self.findings for c in finding_columns(f)] \
+            + [table_column(self.pathway)]
+
+    @cached_property
+    def agreement_column(self) -> pl.Expr:
+        agreements = {a.partner: a.id for a in self.law.agreements}
+        return pl.col("aca.partner").replace_strict(
+            agreements, default=None, return_dtype=pl.String).alias("aca.agreement")
+
     def finding(self, name: str) -> Finding:
         return next(f for f in self.findings if f.name == name)
 
@@ -527,11 +540,7 @@ def decide_frame(frame: pl.DataFrame | pl.LazyFrame, as_of: str | dt.date | None
         lf = lf.with_columns(pl.col("as_of").fill_null(pl.lit(default, dtype=pl.Date)))
     nodes = r.nodes
     lf = evaluate_frame(lf, nodes)
-    derived = [c for f in r.findings for c in finding_columns(f)] + [table_column(r.pathway)]
-    lf = lf.with_columns(derived)
-    agreements = {a.partner: a.id for a in r.law.agreements}
-    lf = lf.with_columns(pl.col("aca.partner").replace_strict(
-        agreements, default=None, return_dtype=pl.String).alias("aca.agreement"))
+    lf = lf.with_columns(r.derived_columns).with_columns(r.agreement_column)
     if not keep_clauses:
         lf = lf.drop(list(nodes))
     return lf

@@ -177,9 +177,9 @@ def with_quantifiers(lf: pl.LazyFrame, quantifiers: list[Quantifier]) -> pl.Lazy
     if not quantifiers:
         return lf
     frame = lf.collect()
-    bodies = [q.body for q in quantifiers]
     columns = set(frame.columns)
-    needed = sorted(_case_facts(bodies) & columns | {"as_of"} & columns)
+    read = _cached(quantifiers, "case facts", lambda: _case_facts([q.body for q in quantifiers]))
+    needed = sorted(read & columns | {"as_of"} & columns)
     lists = {c for c in needed if isinstance(frame.schema[c], pl.List)}
     widths = {c: int(frame[c].list.len().max() or 0) for c in lists}
 
@@ -188,7 +188,7 @@ def with_quantifiers(lf: pl.LazyFrame, quantifiers: list[Quantifier]) -> pl.Lazy
     lookup_exprs, word_exprs, out = _cached(
         quantifiers, (frozenset(columns), tuple(sorted(widths.items()))),
         lambda: _compile_quantifiers(quantifiers, columns, widths))
-    leg_words = legs.with_columns(lookup_exprs).lazy().select(word_exprs).collect()
+    leg_words = legs.with_columns(lookup_exprs).select(word_exprs).collect()
     count = lengths.fill_null(0).to_numpy().astype(np.int64)
     nonempty = count > 0
     starts = (np.cumsum(count) - count)[nonempty]
@@ -238,14 +238,15 @@ def _bits(body: pl.Expr, kind: str, i: int) -> pl.Expr:
 
 
 def _legs(frame: pl.DataFrame, needed: list[str], lists: set[str], widths: dict[str, int]
-          ) -> pl.DataFrame:
+          ) -> pl.LazyFrame:
     """One row per route leg, in case order: the leg's fields and the case facts it needs
-    (a case-level list fact spread over scalar columns ``c#0``, ``c#1``, ... and ``c#null``)."""
+    (a case-level list fact spread over scalar columns ``c#0``, ``c#1``, ... and ``c#null``).
+    Lazy: laid out, looked up and evaluated in one query."""
     scalars = [_coded(c, pl.col(c)) for c in needed if c not in lists] \
         + [_coded(c, pl.col(c).list.get(k, null_on_oob=True)).alias(f"{c}#{k}")
            for c in lists for k in range(widths[c])] \
         + [pl.col(c).is_null().alias(f"{c}#null") for c in lists]
-    legs = frame.select(*scalars, pl.col("route")) \
+    legs = frame.lazy().select(*scalars, pl.col("route")) \
         .explode("route", empty_as_null=False, keep_nulls=False) \
         .with_columns(pl.col("route").struct.rename_fields([f"route[].{f}" for f in LEG_FIELDS])) \
         .unnest("route")
