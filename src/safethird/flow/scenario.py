@@ -16,6 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from safethird import yamltext
 from safethird.population.statistics import published
 
 GROUPS = ("single_adult", "family_unit", "unaccompanied_child")
@@ -198,7 +199,7 @@ def _raw(ref: str, seen: tuple[str, ...] = ()) -> dict[str, Any]:
     if str(path) in seen:
         raise ScenarioError(f"scenario {ref!r} extends itself")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = yamltext.load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise ScenarioError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict):

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from importlib import resources
 
-import yaml
+from safethird import yamltext
 
 
 def _load() -> dict[str, str]:
     text = resources.files("safethird.law").joinpath("data/circuits.yaml").read_text("utf-8")
-    data = yaml.safe_load(text)
+    data = yamltext.load(text)
     return {state: circuit for circuit, states in data["circuits"].items() for state in states}
 
 

@@ -18,8 +18,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from safethird import yamltext
 
 Confidence = Literal["checked", "secondary", "to_verify"]
 Instrument = Literal["refugee_convention", "refugee_protocol", "torture_convention"]
@@ -290,7 +291,7 @@ def load_law(data_dir: str | None = None) -> Law:
     sources: dict[str, Source] = {}
     for p in sorted(root.glob("sources*.yaml")):
         files[p.name] = p.read_bytes()
-        raw = yaml.safe_load(files[p.name]) or {}
+        raw = yamltext.load(files[p.name]) or {}
         for sid, entry in raw.items():
             if sid in sources:
                 raise LawDataError(f"{p.name}: source id {sid} defined twice")
@@ -298,11 +299,11 @@ def load_law(data_dir: str | None = None) -> Law:
     agreements = []
     for p in sorted((root / "agreements").glob("*.yaml")):
         files[f"agreements/{p.name}"] = p.read_bytes()
-        agreements.append(_validate(Agreement, yaml.safe_load(files[f"agreements/{p.name}"]),
+        agreements.append(_validate(Agreement, yamltext.load(files[f"agreements/{p.name}"]),
                                     f"agreements/{p.name}"))
     tb_path = root / "rules" / "transit-bar.yaml"
     files["rules/transit-bar.yaml"] = tb_path.read_bytes()
-    transit_bar = _validate(TransitBarLaw, yaml.safe_load(files["rules/transit-bar.yaml"]),
+    transit_bar = _validate(TransitBarLaw, yamltext.load(files["rules/transit-bar.yaml"]),
                             "rules/transit-bar.yaml")
     countries: dict[str, Country] = {}
     cpath = root / "countries.csv"

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import yaml
+
+from safethird import yamltext
 
 
 class MissingStatistic(LookupError):
@@ -68,7 +69,7 @@ def published() -> dict[str, dict[str, Any]]:
         path = data_dir() / name
         if not path.exists():
             continue
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = yamltext.load(path.read_text(encoding="utf-8")) or {}
         for k, v in raw.items():
             if isinstance(v, dict) and "value" in v:
                 out[str(k)] = dict(v)
