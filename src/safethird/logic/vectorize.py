@@ -320,13 +320,7 @@ def _cached(anchor: object, key: object, build: Callable[[], Any]) -> Any:
     return hit[1]
 
 
-_PLANS: dict[int, tuple[Mapping[str, Expr], list[Quantifier], list[list[Clause]]]] = {}
-
-
 def _plan(nodes: Mapping[str, Expr]) -> tuple[list[Quantifier], list[list[Clause]]]:
     """The quantifiers and clause layers of a rule set, found once per rule set (walking the
     trees costs more than evaluating them on a small batch)."""
-    hit = _PLANS.get(id(nodes))
-    if hit is None or hit[0] is not nodes:
-        hit = _PLANS[id(nodes)] = (nodes, _quantifiers(nodes), _clause_layers(nodes))
-    return hit[1], hit[2]
+    return _cached(nodes, "plan", lambda: (_quantifiers(nodes), _clause_layers(nodes)))
