@@ -101,7 +101,7 @@ def run_on_dask(inp: str | Path, out: str | Path, address: str, *,
         every_error.write_ndjson(fh)
     publish(staged, out)
     publish(staging(errors_path), errors_path)
-    result.error_fields = field_counts([every_error])
+    result.error_fields = field_counts([every_error.group_by("field").len()])
     result.rows_in = sum(r[1] for r in results)
     result.rows_out = sum(r[2] for r in results)
     result.rows_error = sum(r[3].height for r in results)

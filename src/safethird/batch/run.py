@@ -31,16 +31,22 @@ class AccountingError(AssertionError):
     pass
 
 
+# the batch output (CONTRACT.md fields, flattened), in order, with its types
+OUTPUT_SCHEMA: dict[str, pl.DataType] = {
+    "row": pl.Int64(), "case_id": pl.String(), "as_of": pl.Date(), "law_version": pl.String(),
+    "variant": pl.String(), "aca.status": pl.String(), "aca.reason": pl.String(),
+    "aca.partner": pl.String(), "aca.agreement": pl.String(), "aca.citation": pl.String(),
+    "transit_bar.status": pl.String(), "transit_bar.reason": pl.String(),
+    "transit_bar.citation": pl.String(), "pathway": pl.String(),
+}
+
+
 def output_columns(variant_label: str | None, law_version: str) -> list[pl.Expr]:
-    return [
-        pl.col(ROW).alias("row"), pl.col("id").alias("case_id"), pl.col("as_of"),
-        pl.lit(law_version).alias("law_version"),
-        pl.lit(variant_label, dtype=pl.String).alias("variant"),
-        pl.col("aca.status"), pl.col("aca.reason"), pl.col("aca.partner"),
-        pl.col("aca.agreement"), pl.col("aca.citation"),
-        pl.col("transit_bar.status"), pl.col("transit_bar.reason"),
-        pl.col("transit_bar.citation"), pl.col("pathway"),
-    ]
+    """The OUTPUT_SCHEMA columns from a decided frame (the others are its own columns)."""
+    made = {"row": pl.col(ROW), "case_id": pl.col("id"), "law_version": pl.lit(law_version),
+            "variant": pl.lit(variant_label)}
+    return [made.get(name, pl.col(name)).cast(dtype).alias(name)
+            for name, dtype in OUTPUT_SCHEMA.items()]
 
 
 def decide_chunk(raw: pl.DataFrame, *, as_of: dt.date | None, variant: str | None,
@@ -73,15 +79,6 @@ def output_kind(path: Path) -> str:
     if suffix == "" or path.is_dir():
         return "dataset"
     raise ValueError(f"{path}: unknown output type (use .csv, .jsonl, .parquet or a folder)")
-
-
-OUTPUT_SCHEMA: dict[str, pl.DataType] = {
-    "row": pl.Int64(), "case_id": pl.String(), "as_of": pl.Date(), "law_version": pl.String(),
-    "variant": pl.String(), "aca.status": pl.String(), "aca.reason": pl.String(),
-    "aca.partner": pl.String(), "aca.agreement": pl.String(), "aca.citation": pl.String(),
-    "transit_bar.status": pl.String(), "transit_bar.reason": pl.String(),
-    "transit_bar.citation": pl.String(), "pathway": pl.String(),
-}
 
 
 def staging(path: Path) -> Path:
@@ -270,10 +267,9 @@ def run_batch(inp: str | Path, out: str | Path, *, as_of: dt.date | None = None,
     return result
 
 
-def field_counts(errors: list[pl.DataFrame]) -> dict[str, int]:
-    """Errors by field (from error frames or their per-field counts)."""
-    parts = [e.group_by("field").len() if "len" not in e.columns else e for e in errors]
-    parts = [p for p in parts if p.height]
+def field_counts(counts: list[pl.DataFrame]) -> dict[str, int]:
+    """Errors by field, from per-chunk ``group_by("field").len()`` frames."""
+    parts = [c for c in counts if c.height]
     if not parts:
         return {}
     return dict(pl.concat(parts).group_by("field").agg(pl.col("len").sum()).sort("field")

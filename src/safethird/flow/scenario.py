@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from safethird import yamltext
 from safethird.population.statistics import published
@@ -212,10 +212,4 @@ def _raw(ref: str, seen: tuple[str, ...] = ()) -> dict[str, Any]:
 
 def load_scenario(ref: str) -> Scenario:
     """A bundled scenario by name, or a YAML file (with its ``extends`` chain merged)."""
-    raw = _raw(ref)
-    try:
-        return Scenario.model_validate(raw)
-    except ValidationError as exc:
-        e = exc.errors()[0]
-        loc = ".".join(str(p) for p in e["loc"])
-        raise ScenarioError(f"{ref}: {loc}: {e['msg']}") from None
+    return yamltext.checked(Scenario, _raw(ref), ref, ScenarioError)

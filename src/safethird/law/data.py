@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from safethird import yamltext
 
@@ -248,12 +248,7 @@ def _data_dir() -> Path:
 
 
 def _validate(model: type[BaseModel], data: Any, name: str) -> Any:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        e = exc.errors()[0]
-        loc = ".".join(str(p) for p in e["loc"])
-        raise LawDataError(f"{name}: {loc}: {e['msg']}") from None
+    return yamltext.checked(model, data, name, LawDataError)
 
 
 def _read_countries(text: str, name: str) -> dict[str, Country]:
