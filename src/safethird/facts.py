@@ -50,6 +50,33 @@ class ProtectionClaim(StrEnum):
     withdrawn = "withdrawn"
 
 
+class Sector(StrEnum):
+    """Border Patrol sectors of the southwest border, west to east."""
+
+    san_diego = "san_diego"
+    el_centro = "el_centro"
+    yuma = "yuma"
+    tucson = "tucson"
+    el_paso = "el_paso"
+    big_bend = "big_bend"
+    del_rio = "del_rio"
+    laredo = "laredo"
+    rio_grande_valley = "rio_grande_valley"
+
+
+class Forum(StrEnum):
+    expedited_removal = "expedited_removal"
+    section_240 = "section_240"
+
+
+class ExceptionallyCompelling(StrEnum):
+    none = "none"
+    acute_medical_emergency = "acute_medical_emergency"
+    imminent_extreme_threat = "imminent_extreme_threat"
+    trafficking_victim = "trafficking_victim"
+    other = "other"
+
+
 class AdmissionDocument(StrEnum):
     none = "none"
     valid_visa = "valid_visa"
@@ -112,11 +139,14 @@ class Arrival(_Strict):
     border: Border | None = None
     place: Place | None = None
     state: UsState = None
+    sector: Sector | None = None
+    scheduled_appointment: Bool = None
 
-    @field_validator("border", "place", mode="before")
+    @field_validator("border", "place", "sector", mode="before")
     @classmethod
     def _enum(cls, v: Any, info: Any) -> Any:
-        return _enum_value(v, Border if info.field_name == "border" else Place)
+        return _enum_value(v, {"border": Border, "place": Place, "sector": Sector}[
+            info.field_name])
 
 
 class Leg(_Strict):
@@ -151,6 +181,7 @@ class Case(_Strict):
     id: str | None = None
     nationalities: list[CountryKey] | None = None
     last_habitual_residence: Country = None
+    habitual_residence: Country = None
     birth_date: IsoDate = None
     unaccompanied_child: Bool = None
     family_unit: Bool = None
@@ -163,12 +194,20 @@ class Case(_Strict):
     fear_of_receiving_country: dict[CountryKey, Bool] = Field(default_factory=dict)
     public_interest_exception: Bool = None
     metered_before_2019_07_16: Bool = None
+    aca_invoked: Bool = None
+    forum: Forum | None = None
+    criminal_record: Bool = None
+    could_not_use_scheduling_system: Bool = None
+    parole_process_authorized: Bool = None
+    exceptionally_compelling: ExceptionallyCompelling | None = None
     as_of: IsoDate = None
 
-    @field_validator("admission_document", mode="before")
+    @field_validator("admission_document", "forum", "exceptionally_compelling", mode="before")
     @classmethod
-    def _doc(cls, v: Any) -> Any:
-        return _enum_value(v, AdmissionDocument)
+    def _doc(cls, v: Any, info: Any) -> Any:
+        return _enum_value(v, {"admission_document": AdmissionDocument, "forum": Forum,
+                               "exceptionally_compelling": ExceptionallyCompelling}[
+                                   info.field_name])
 
     @model_validator(mode="after")
     def _route_before_arrival(self) -> Case:
@@ -248,7 +287,10 @@ class FactSpec:
 _ENUMS = {
     "arrival.border": Border,
     "arrival.place": Place,
+    "arrival.sector": Sector,
     "admission_document": AdmissionDocument,
+    "forum": Forum,
+    "exceptionally_compelling": ExceptionallyCompelling,
     "route[].protection_claim": ProtectionClaim,
 }
 
@@ -257,7 +299,10 @@ FACTS: dict[str, FactSpec] = {
     for s in [
         FactSpec("nationalities", "countries", description="citizenships ([] = stateless)"),
         FactSpec("last_habitual_residence", "country",
-                 description="country of last (lawful) habitual residence"),
+                 description="country of last lawful habitual residence"),
+        FactSpec("habitual_residence", "country",
+                 description="country of last habitual residence, lawful or not (the "
+                             "agreements' rule for stateless people)"),
         FactSpec("birth_date", "date"),
         FactSpec("unaccompanied_child", "bool", description="an unaccompanied alien child"),
         FactSpec("family_unit", "bool", description="arrived as part of a family unit"),
@@ -265,6 +310,10 @@ FACTS: dict[str, FactSpec] = {
         FactSpec("arrival.border", "enum", tuple(Border.__members__)),
         FactSpec("arrival.place", "enum", tuple(Place.__members__)),
         FactSpec("arrival.state", "state", description="US state where the person arrived"),
+        FactSpec("arrival.sector", "enum", tuple(Sector.__members__),
+                 description="Border Patrol sector of a southern land arrival"),
+        FactSpec("arrival.scheduled_appointment", "bool",
+                 description="presented at a port of entry at a pre-scheduled time and place"),
         FactSpec("route", "bool", description="the countries passed through en route"),
         FactSpec("route[].country", "country"),
         FactSpec("route[].entered", "date"),
@@ -281,6 +330,20 @@ FACTS: dict[str, FactSpec] = {
         FactSpec("public_interest_exception", "bool"),
         FactSpec("metered_before_2019_07_16", "bool",
                  description="turned back ('metered') at a port of entry before 2019-07-16"),
+        FactSpec("aca_invoked", "bool",
+                 description="DHS sought the person's removal under an agreement"),
+        FactSpec("forum", "enum", tuple(Forum.__members__),
+                 description="who decides: an asylum officer in expedited removal, or an "
+                             "immigration judge in section 240 proceedings"),
+        FactSpec("criminal_record", "bool", description="has a criminal record"),
+        FactSpec("could_not_use_scheduling_system", "bool",
+                 description="could not access or use the DHS scheduling system"),
+        FactSpec("parole_process_authorized", "bool",
+                 description="authorised to travel to the US to seek parole under a "
+                             "DHS-approved process"),
+        FactSpec("exceptionally_compelling", "enum", tuple(ExceptionallyCompelling.__members__),
+                 description="exceptionally compelling circumstances found at the time of "
+                             "entry"),
         FactSpec("as_of", "date"),
     ]
 }
@@ -310,6 +373,7 @@ COLUMNS: dict[str, pl.DataType] = {
     "id": pl.String(),
     "nationalities": pl.List(pl.String),
     "last_habitual_residence": pl.String(),
+    "habitual_residence": pl.String(),
     "birth_date": pl.Date(),
     "unaccompanied_child": pl.Boolean(),
     "family_unit": pl.Boolean(),
@@ -317,6 +381,8 @@ COLUMNS: dict[str, pl.DataType] = {
     "arrival.border": pl.String(),
     "arrival.place": pl.String(),
     "arrival.state": pl.String(),
+    "arrival.sector": pl.String(),
+    "arrival.scheduled_appointment": pl.Boolean(),
     "route": pl.List(LEG_DTYPE),
     "trafficking_victim": pl.Boolean(),
     "admission_document": pl.String(),
@@ -324,6 +390,12 @@ COLUMNS: dict[str, pl.DataType] = {
     "fear_claimed": pl.Boolean(),
     "public_interest_exception": pl.Boolean(),
     "metered_before_2019_07_16": pl.Boolean(),
+    "aca_invoked": pl.Boolean(),
+    "forum": pl.String(),
+    "criminal_record": pl.Boolean(),
+    "could_not_use_scheduling_system": pl.Boolean(),
+    "parole_process_authorized": pl.Boolean(),
+    "exceptionally_compelling": pl.String(),
     "as_of": pl.Date(),
 }
 FEAR_PREFIX = "fear_of_receiving_country."

@@ -24,7 +24,10 @@ FEAR = facts.FEAR_PREFIX
 ENUMS = {
     "arrival.border": tuple(facts.Border.__members__),
     "arrival.place": tuple(facts.Place.__members__),
+    "arrival.sector": tuple(facts.Sector.__members__),
     "admission_document": tuple(facts.AdmissionDocument.__members__),
+    "forum": tuple(facts.Forum.__members__),
+    "exceptionally_compelling": tuple(facts.ExceptionallyCompelling.__members__),
 }
 KINDS = {
     "id": "id", "nationalities": "countries", "last_habitual_residence": "country",
@@ -33,6 +36,10 @@ KINDS = {
     "arrival.state": "state", "route": "route", "trafficking_victim": "bool",
     "admission_document": "enum", "visa_exempt": "bool", "fear_claimed": "bool",
     "public_interest_exception": "bool", "metered_before_2019_07_16": "bool", "as_of": "date",
+    "habitual_residence": "country", "arrival.sector": "enum",
+    "arrival.scheduled_appointment": "bool", "aca_invoked": "bool", "forum": "enum",
+    "criminal_record": "bool", "could_not_use_scheduling_system": "bool",
+    "parole_process_authorized": "bool", "exceptionally_compelling": "enum",
 }
 TYPED = "__typed."
 ERROR_SCHEMA = {"file": pl.String, "row": pl.Int64, "id": pl.String, "field": pl.String,
