@@ -6,6 +6,7 @@ and as a Polars null in a table, and Kleene logic carries it through the rules.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import re
@@ -93,6 +94,28 @@ def country_codes() -> frozenset[str]:
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
+_SLASHED = re.compile(r"^\s*(\d{1,2})[/.](\d{1,2})[/.](\d{4})\s*$")
+
+
+def date_message(value: Any) -> str:
+    """Why a value is not a date, with the ISO spelling of a date written the spreadsheet way
+    (12/10/2019 reads as 10 December in the US and 12 October elsewhere: both are offered)."""
+    message = f"not an ISO 8601 date (YYYY-MM-DD): {str(value)!r}"
+    m = _SLASHED.match(str(value))
+    if not m:
+        return message
+    a, b, year = (int(x) for x in m.groups())
+    readings = []
+    for month, day, how in ((a, b, "month/day/year"), (b, a, "day/month/year")):
+        with contextlib.suppress(ValueError):
+            readings.append((dt.date(year, month, day).isoformat(), how))
+    if len({iso for iso, _ in readings}) == 1:
+        return f"{message}; use {readings[0][0]}"
+    if readings:
+        return f"{message}; use " + " or ".join(f"{iso} ({how})" for iso, how in readings)
+    return message
+
+
 def _iso_date(value: Any) -> Any:
     # Lax pydantic would take 0 as 1970-01-01; a date here is an ISO 8601 string or a date.
     if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
@@ -103,15 +126,52 @@ def _iso_date(value: Any) -> Any:
                 raise ValueError
             return dt.date.fromisoformat(value)
         except ValueError:
-            raise ValueError(f"not an ISO 8601 date (YYYY-MM-DD): {value!r}") from None
+            raise ValueError(date_message(value)) from None
     raise ValueError(f"expected an ISO 8601 date string, got {type(value).__name__} {value!r}")
+
+
+@cache
+def _country_names() -> dict[str, str]:
+    """Lower-case names and codes → alpha-2, for suggestions only (never to accept a value)."""
+    names: dict[str, str] = {}
+    for c in pycountry.countries:
+        for attr in ("alpha_2", "alpha_3", "name", "common_name", "official_name"):
+            v = getattr(c, attr, None)
+            if v:
+                names.setdefault(v.casefold(), c.alpha_2)
+    return names
+
+
+def country_suggestion(value: Any) -> str | None:
+    """'HN (Honduras)' for 'hn', 'HND', 'Honduras', 'honduras ' and close misspellings."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    import difflib
+
+    key = value.strip().casefold()
+    names = _country_names()
+    code = names.get(key)
+    if code is None:
+        close = difflib.get_close_matches(key, [n for n in names if len(n) > 3], n=1,
+                                          cutoff=0.85)
+        code = names[close[0]] if close else None
+    if code is None:
+        return None
+    country = pycountry.countries.get(alpha_2=code)
+    return f"{code} ({getattr(country, 'common_name', None) or country.name})"
+
+
+def country_message(value: Any) -> str:
+    message = f"not an ISO 3166-1 alpha-2 country code: {value!r}"
+    suggestion = country_suggestion(value)
+    return f"{message}; did you mean {suggestion}?" if suggestion else message
 
 
 def _country(value: Any) -> Any:
     if value is None:
         return None
     if not isinstance(value, str) or value not in country_codes():
-        raise ValueError(f"not an ISO 3166-1 alpha-2 country code: {value!r}")
+        raise ValueError(country_message(value))
     return value
 
 
@@ -222,14 +282,20 @@ class Case(_Strict):
         return self
 
 
+CASES_DOC = "docs/cases.md"
+
+
 class CaseError(ValueError):
-    """Unusable input: names where (file, row) and which field."""
+    """Unusable input: names where (file, row) and which field. ``problems`` holds every
+    (field, message) found, the first of them also as ``field`` and ``message``."""
 
     def __init__(self, field: str, message: str, *, source: str | None = None,
-                 row: int | None = None):
+                 row: int | None = None, problems: list[tuple[str, str]] | None = None):
         self.field, self.message, self.source, self.row = field, message, source, row
+        self.problems = problems or [(field, message)]
         where = ", ".join(p for p in (source, f"row {row}" if row is not None else None) if p)
-        super().__init__(f"{where + ': ' if where else ''}field {field}: {message}")
+        text = "; ".join(f"field {f}: {m}" for f, m in self.problems)
+        super().__init__(f"{where + ': ' if where else ''}{text}")
 
 
 def _loc_to_path(loc: tuple[Any, ...]) -> str:
@@ -244,31 +310,90 @@ def _loc_to_path(loc: tuple[Any, ...]) -> str:
     return path or "(case)"
 
 
+def unknown_field_message(path: str) -> str:
+    """'unknown field …' with the nearest field of the schema when one is close."""
+    import difflib
+
+    known = [p.replace("[]", "") for p in FACTS] + ["id"]
+    close = difflib.get_close_matches(path.replace("_", ".").casefold(),
+                                      [k.replace("_", ".") for k in known], n=1, cutoff=0.7)
+    hint = ""
+    if close:
+        hint = f"; did you mean {known[[k.replace('_', '.') for k in known].index(close[0])]}?"
+    return f"unknown field (not in the case schema, see {CASES_DOC}){hint}"
+
+
 def parse_case(data: Any, *, source: str | None = None, row: int | None = None) -> Case:
-    """Validate one case (a mapping, as read from JSON); raise CaseError naming the field."""
+    """Validate one case (a mapping, as read from JSON); raise CaseError naming every field
+    that is wrong (the checks across fields run once every field is valid, as in pydantic)."""
     if not isinstance(data, dict):
         raise CaseError("(case)", f"expected a JSON object, got {type(data).__name__}",
                         source=source, row=row)
     try:
         return Case.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown field (not in the case schema; see CONTRACT.md)"
-        raise CaseError(_loc_to_path(err["loc"]), msg, source=source, row=row) from None
+        problems = []
+        for err in exc.errors():
+            path = _loc_to_path(err["loc"])
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = unknown_field_message(path)
+            if (path, msg) not in problems:
+                problems.append((path, msg))
+        raise CaseError(*problems[0], source=source, row=row, problems=problems) from None
+
+
+def decode_text(raw: bytes, source: str) -> str:
+    """A text file's bytes as text: UTF-8, with or without a byte-order mark, or UTF-16/32 with
+    one (what Notepad and Excel save as "Unicode"). Anything else is refused, naming the first
+    byte that is not UTF-8: guessing a legacy code page (Windows-1252, Latin-1) could turn a
+    name into another without a sign."""
+    import codecs
+
+    for bom, encoding in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+                          (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+                          (codecs.BOM_UTF16_BE, "utf-16")):
+        if raw.startswith(bom):
+            try:
+                return raw.decode(encoding)
+            except UnicodeDecodeError as exc:
+                raise CaseError("(file)", f"not valid {encoding.upper()} text (byte "
+                                f"{exc.start})", source=source) from None
+    if b"\x00" in raw:
+        raise CaseError("(file)", "a binary file, not JSON text", source=source)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CaseError("(file)", f"not UTF-8 text (byte 0x{raw[exc.start]:02X} at offset "
+                        f"{exc.start}); save the file as UTF-8 (a legacy encoding such as "
+                        f"Windows-1252 is not guessed)", source=source) from None
 
 
 def load_case_file(path: str) -> Case:
+    """A case from a JSON file, or from standard input when ``path`` is ``-``."""
+    import sys
+    from pathlib import Path
+
+    source = "(stdin)" if path == "-" else path
     try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
+        raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
     except FileNotFoundError:
-        raise CaseError("(file)", "no such file", source=path) from None
+        raise CaseError("(file)", "no such file", source=source) from None
+    except IsADirectoryError:
+        raise CaseError("(file)", "a folder, not a case file", source=source) from None
+    except OSError as exc:
+        raise CaseError("(file)", f"cannot be read ({exc.strerror})", source=source) from None
+    text = decode_text(raw, source)
+    if not text.strip():
+        raise CaseError("(file)", "empty file (a case is a JSON object)", source=source)
+    try:
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise CaseError("(file)", f"not valid JSON: {exc.msg} at line {exc.lineno}",
-                        source=path) from None
-    return parse_case(data, source=path)
+                        source=source) from None
+    except RecursionError:
+        raise CaseError("(file)", "not valid JSON: nested too deeply", source=source) from None
+    return parse_case(data, source=source)
 
 
 # --- the facts as the rules see them ------------------------------------------------------

@@ -21,10 +21,17 @@ from pathlib import Path
 import polars as pl
 
 from safethird.batch.duplicates import KnownDuplicates, first_rows
-from safethird.batch.read import UnusableInput, input_kind, parquet_slices, read_parquet_slice
+from safethird.batch.read import (
+    UnusableInput,
+    input_columns,
+    input_kind,
+    parquet_slices,
+    read_parquet_slice,
+)
 from safethird.batch.run import (
     SUMMARY_KEYS,
     BatchResult,
+    check_outputs,
     decide_rows,
     discard,
     field_counts,
@@ -32,7 +39,7 @@ from safethird.batch.run import (
     publish,
     staging,
 )
-from safethird.batch.validate import ERROR_SCHEMA
+from safethird.batch.validate import ERROR_SCHEMA, check_columns
 
 
 @dataclass(frozen=True)
@@ -50,21 +57,25 @@ def partitions(path: Path, rows_per_partition: int) -> list[Partition]:
 
 
 def process(part: Partition, out_dir: str, as_of: dt.date | None, variant: str | None,
-            dups: pl.DataFrame) -> tuple[int, int, int, pl.DataFrame, pl.DataFrame]:
+            dups: pl.DataFrame, as_of_from_rows: bool = False
+            ) -> tuple[int, int, int, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """On a worker: (index, rows in, rows out, errors, counts by pathway and reason)."""
     raw = read_parquet_slice(Path(part.file), part.offset, part.rows, part.start).frame
     decided, errors = decide_rows(raw, as_of=as_of, variant=variant, law=None,
-                                  duplicates=KnownDuplicates(dups))
+                                  duplicates=KnownDuplicates(dups), table=True,
+                                  as_of_from_rows=as_of_from_rows)
     decided.write_parquet(Path(out_dir) / f"part-{part.index:05d}.parquet")
-    if decided.height + errors.height != raw.height:
+    if decided.height + errors["row"].n_unique() != raw.height:
         raise AssertionError(f"partition {part.index}: rows not accounted for")
-    return part.index, raw.height, decided.height, errors, decided.group_by(SUMMARY_KEYS).len()
+    return part.index, raw.height, decided.height, errors, decided.group_by(SUMMARY_KEYS).len(), \
+        decided.group_by("as_of").len()
 
 
 def run_on_dask(inp: str | Path, out: str | Path, address: str, *,
                 as_of: dt.date | None = None, variant: str | None = None,
                 errors: str | Path | None = None, rows_per_partition: int = 1_000_000,
-                quiet: bool = True) -> BatchResult:
+                quiet: bool = True, as_of_from_rows: bool = False,
+                overwrite: bool = False) -> BatchResult:
     from dask.distributed import Client
 
     inp, out = Path(inp), Path(out)
@@ -73,6 +84,9 @@ def run_on_dask(inp: str | Path, out: str | Path, address: str, *,
     if output_kind(out) != "dataset":
         raise UnusableInput(f"{out}: with --dask, --out must be a folder (a Parquet dataset)")
     errors_path = Path(errors) if errors else out.with_name(out.name + ".errors.jsonl")
+    check_outputs(inp, out, errors_path, overwrite=overwrite)
+    for source, columns in input_columns(inp):
+        check_columns(columns, source)
     started = time.perf_counter()
     parts = partitions(inp, rows_per_partition)
     dups = first_rows(inp)
@@ -84,7 +98,8 @@ def run_on_dask(inp: str | Path, out: str | Path, address: str, *,
     try:
         dups_f = client.scatter(dups, broadcast=True)
         futures = client.map(process, parts, out_dir=str(staged), as_of=as_of,
-                             variant=variant, dups=dups_f, pure=False)
+                             variant=variant, dups=dups_f, as_of_from_rows=as_of_from_rows,
+                             pure=False)
         results = sorted(client.gather(futures), key=lambda r: r[0])
     except BaseException:
         discard(staged)
@@ -92,7 +107,11 @@ def run_on_dask(inp: str | Path, out: str | Path, address: str, *,
     finally:
         if isinstance(address, str):
             client.close()
-    result = BatchResult(out=out, errors_path=errors_path)
+    result = BatchResult(out=out, errors_path=errors_path, as_of=as_of or dt.date.today(),
+                         as_of_from_rows=as_of_from_rows)
+    dates = [r[5] for r in results if r[5].height]
+    result.as_of_counts = dict(pl.concat(dates).group_by("as_of").agg(pl.col("len").sum())
+                               .sort("len", descending=True).iter_rows()) if dates else {}
     all_errors = [r[3] for r in results]
     every_error = pl.concat(all_errors).sort("row") if all_errors else \
         pl.DataFrame(schema=ERROR_SCHEMA)
@@ -104,7 +123,7 @@ def run_on_dask(inp: str | Path, out: str | Path, address: str, *,
     result.error_fields = field_counts([every_error.group_by("field").len()])
     result.rows_in = sum(r[1] for r in results)
     result.rows_out = sum(r[2] for r in results)
-    result.rows_error = sum(r[3].height for r in results)
+    result.rows_error = sum(r[3]["row"].n_unique() for r in results)
     result.counts = pl.concat([r[4] for r in results]).group_by(SUMMARY_KEYS).agg(
         pl.col("len").sum()).sort("len", descending=True) if results else pl.DataFrame()
     result.seconds = time.perf_counter() - started

@@ -21,9 +21,11 @@ SEEN = ["id", ROW, "_h"]
 
 
 def ids_of(raw: pl.DataFrame) -> pl.DataFrame:
-    """(row, file, id) of the rows of a raw chunk that carry a string id."""
-    if "id" in raw.columns and raw.schema["id"] == pl.String:
-        return raw.select(ROW, FILE, "id").filter(pl.col("id").is_not_null())
+    """(row, file, id) of the rows of a raw chunk that carry a string id (or an integer one,
+    which a table's cells are read as: its text)."""
+    if "id" in raw.columns and (raw.schema["id"] == pl.String or raw.schema["id"].is_integer()):
+        return raw.select(ROW, FILE, pl.col("id").cast(pl.String).str.strip_chars()) \
+            .filter(pl.col("id").is_not_null() & (pl.col("id") != ""))
     return pl.DataFrame(schema={ROW: pl.Int64, FILE: pl.String, "id": pl.String})
 
 
@@ -115,7 +117,8 @@ def flag_duplicates(decided: pl.DataFrame, ids: pl.DataFrame, firsts: pl.DataFra
         return decided, empty
     # an invalid row already has its own error; only decided rows become duplicate errors
     dups = dups.filter(pl.col(ROW).is_in(decided["row"].implode()))
-    errors = dups.select(pl.col(FILE).alias("file"), pl.col(ROW).alias("row"), "id",
+    errors = dups.select(pl.col(FILE).alias("file"), pl.col(ROW).alias("row"),
+                         pl.lit(None, dtype=pl.Int64).alias("line"), "id",
                          pl.lit("id").alias("field"),
                          pl.format("duplicate id '{}' (first at row {})", pl.col("id"),
                                    pl.col("_first")).alias("message"))
@@ -132,6 +135,8 @@ def first_rows(path: Path) -> pl.DataFrame:
         n = parquet_rows(f)
         if "id" in pl.read_parquet_schema(f):
             ids = pl.scan_parquet(f).select("id").collect()
+            if ids.schema["id"].is_integer():
+                ids = ids.with_columns(pl.col("id").cast(pl.String))
             if ids.schema["id"] == pl.String:
                 frames.append(ids.with_columns(pl.int_range(row, row + n, dtype=pl.Int64)
                                                .alias(ROW)))

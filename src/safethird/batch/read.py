@@ -11,18 +11,20 @@ say what is wrong with it. (A CSV record must therefore sit on one line, as writ
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import BinaryIO
 
 import polars as pl
 
 from safethird.facts import CaseError, parse_case
 
-ROW, FILE = "_row", "_file"
+ROW, FILE, LINE = "_row", "_file", "_line"
 BLOCK_BYTES = 32 << 20
 
 
@@ -72,6 +74,60 @@ def parquet_rows(path: Path) -> int:
         raise UnusableInput(f"{path}: not a readable Parquet file ({exc})") from None
 
 
+BOMS = {b"\xef\xbb\xbf": None, b"\xff\xfe": "UTF-16", b"\xfe\xff": "UTF-16"}
+
+
+def _open_text(path: Path) -> BinaryIO:
+    """A text input opened past its UTF-8 byte-order mark (Excel's "CSV UTF-8" writes one);
+    UTF-16 ("Unicode text") is refused with what to do instead."""
+    fh = path.open("rb")
+    start = fh.read(3)
+    for bom, encoding in BOMS.items():
+        if start.startswith(bom):
+            if encoding:
+                fh.close()
+                raise UnusableInput(f"{path}: {encoding} text; save it as UTF-8 (in a "
+                                    f"spreadsheet program: \"CSV UTF-8\")")
+            fh.seek(len(bom))
+            return fh
+    fh.seek(0)
+    return fh
+
+
+def input_columns(path: Path) -> list[tuple[str, list[str]]]:
+    """(file, column names) of each table of the input, for the header check; none for JSON
+    Lines (each line has its own keys)."""
+    kind = input_kind(path)
+    if kind == "jsonl":
+        return []
+    if kind == "csv":
+        with _open_text(path) as fh:
+            header = fh.readline()
+        try:
+            text = header.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UnusableInput(f"{path}: line 1 (header): not UTF-8 text (byte "
+                                f"0x{header[exc.start]:02X}); save it as UTF-8") from None
+        if not text.strip():
+            raise UnusableInput(f"{path}: empty CSV file (no header line)")
+        return [(str(path), next(csv.reader([text])))]
+    out = []
+    for f in dataset_files(path):
+        try:
+            schema = pl.read_parquet_schema(f)
+        except Exception as exc:  # not Parquet, a truncated footer
+            raise UnusableInput(f"{f}: not a readable Parquet file ({exc})") from None
+        names = []
+        for name, dtype in schema.items():
+            if name in ("arrival", "fear_of_receiving_country") and isinstance(dtype, pl.Struct):
+                prefix = "arrival." if name == "arrival" else "fear_of_receiving_country."
+                names += [prefix + f.name for f in dtype.fields]
+            else:
+                names.append(name)
+        out.append((str(f), names))
+    return out
+
+
 def read_chunks(path: Path, chunk_rows: int = 1_000_000) -> Iterator[Chunk]:
     for task in chunk_tasks(path, chunk_rows):
         yield task()
@@ -117,7 +173,7 @@ def read_parquet_slice(f: Path, offset: int, n: int, start: int) -> Chunk:
 
 
 def _text_tasks(path: Path, kind: str) -> Iterator[Callable[[], Chunk]]:
-    with path.open("rb") as fh:
+    with _open_text(path) as fh:
         header = b""
         if kind == "csv":
             header = fh.readline()
@@ -126,6 +182,7 @@ def _text_tasks(path: Path, kind: str) -> Iterator[Callable[[], Chunk]]:
             if not header.endswith(b"\n"):
                 header += b"\n"
         start = 0
+        line = 1 if kind == "csv" else 0  # physical lines before the block (header = line 1)
         rest = b""
         while True:
             block = fh.read(BLOCK_BYTES)
@@ -141,8 +198,9 @@ def _text_tasks(path: Path, kind: str) -> Iterator[Callable[[], Chunk]]:
                     continue
                 last, rest = data[:cut + 1], data[cut + 1:]
             lines = last.splitlines(keepends=True)
-            yield partial(_parse_lines, lines, header, kind, path, start, len(last))
+            yield partial(_parse_lines, lines, header, kind, path, start, len(last), line)
             start += sum(not _blank(ln) for ln in lines)
+            line += len(lines)
             if not block:
                 break
 
@@ -168,12 +226,15 @@ def _blank(line: bytes) -> bool:
 
 
 def _parse_lines(lines: list[bytes], header: bytes, kind: str, path: Path, start: int,
-                 progress: int = 0) -> Chunk:
-    """Parse lines (1 record each; blank lines are not records) with the bisection fallback."""
+                 progress: int = 0, line: int = 0) -> Chunk:
+    """Parse lines (1 record each; blank lines are not records) with the bisection fallback.
+    ``line``: the physical lines before these (a row's line in the file is kept beside its
+    row number, for the errors: a spreadsheet shows line numbers, the header as line 1)."""
     frames: list[pl.DataFrame] = []
     errors: list[dict] = []
-    numbered = [(i, ln) for i, ln in enumerate((ln for ln in lines if not _blank(ln)),
-                                                start=start + 1)]
+    kept = [(line + k + 1, ln) for k, ln in enumerate(lines) if not _blank(ln)]
+    line_of = {i: at for i, (at, _) in enumerate(kept, start=start + 1)}
+    numbered = [(i, ln) for i, (_, ln) in enumerate(kept, start=start + 1)]
     n_records = len(numbered)
     if kind == "csv" and numbered:
         # Polars fills a short row with nulls: a cut-off line would pass as unknown facts.
@@ -185,7 +246,7 @@ def _parse_lines(lines: list[bytes], header: bytes, kind: str, path: Path, start
             if k == n_fields and ok:
                 good.append((i, ln))
             else:
-                errors.append(_diagnose(i, ln, header, kind, path, ValueError(
+                errors.extend(_diagnose(i, ln, header, kind, path, ValueError(
                     f"{k} fields, header has {n_fields}")))
         numbered = good
 
@@ -199,39 +260,46 @@ def _parse_lines(lines: list[bytes], header: bytes, kind: str, path: Path, start
                 raise ValueError("record count differs from line count")
             frames.append(frame.with_columns(
                 pl.Series(ROW, [i for i, _ in part], dtype=pl.Int64),
+                pl.Series(LINE, [line_of[i] for i, _ in part], dtype=pl.Int64),
                 pl.lit(str(path)).alias(FILE)))
         except Exception as exc:
             if len(part) == 1:
-                errors.append(_diagnose(part[0][0], part[0][1], header, kind, path, exc))
+                errors.extend(_diagnose(part[0][0], part[0][1], header, kind, path, exc))
             else:
                 mid = len(part) // 2
                 parse(part[:mid])
                 parse(part[mid:])
 
     parse(numbered)
+    for e in errors:
+        e["line"] = line_of[e["row"]]
     frame = pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame(
-        {ROW: [], FILE: []}, schema={ROW: pl.Int64, FILE: pl.String})
+        {ROW: [], LINE: [], FILE: []}, schema={ROW: pl.Int64, LINE: pl.Int64, FILE: pl.String})
     return Chunk(frame.sort(ROW), errors, n_records, progress)
 
 
 def _diagnose(row: int, line: bytes, header: bytes, kind: str, path: Path,
-              exc: Exception) -> dict:
-    """Why one line cannot be read: the field and message when we can tell."""
+              exc: Exception) -> list[dict]:
+    """Why one line cannot be read: every field and message when we can tell."""
     text = line.decode("utf-8", errors="replace").rstrip("\n")
     if kind == "jsonl":
         try:
             data = json.loads(text)
         except json.JSONDecodeError as e:
-            return _error(path, row, None, "(row)", f"not valid JSON ({e.msg}; truncated line?)")
+            return [_error(path, row, None, "(row)",
+                           f"not valid JSON ({e.msg}; truncated line?)")]
+        except RecursionError:
+            return [_error(path, row, None, "(row)", "not valid JSON (nested too deeply)")]
         case_id = data.get("id") if isinstance(data, dict) else None
         try:
             parse_case(data)
         except CaseError as e:
-            return _error(path, row, case_id, e.field, e.message)
-        return _error(path, row, case_id, "(row)", f"could not be read as a table row ({exc})")
-    return _error(path, row, None, "(row)",
-                  f"malformed CSV row ({exc}; truncated line or an unbalanced quote?): "
-                  f"{text[:80]!r}")
+            return [_error(path, row, case_id, f, m) for f, m in e.problems]
+        return [_error(path, row, case_id, "(row)",
+                       f"could not be read as a table row ({exc})")]
+    return [_error(path, row, None, "(row)",
+                   f"malformed CSV row ({exc}; truncated line or an unbalanced quote?): "
+                   f"{text[:80]!r}")]
 
 
 def _error(path: Path, row: int, case_id: object, field_: str, message: str) -> dict:

@@ -19,8 +19,16 @@ import polars as pl
 from polars.io.plugins import register_io_source
 
 from safethird.batch.duplicates import Duplicates, KnownDuplicates, first_rows, ids_of
-from safethird.batch.read import ROW, Chunk, chunk_tasks, input_kind, total_size
-from safethird.batch.validate import error_frame, validate
+from safethird.batch.read import (
+    LINE,
+    ROW,
+    Chunk,
+    chunk_tasks,
+    input_columns,
+    input_kind,
+    total_size,
+)
+from safethird.batch.validate import check_columns, error_frame, validate
 from safethird.decide import decide_frame, rules
 from safethird.law.data import Law
 
@@ -50,22 +58,28 @@ def output_columns(variant_label: str | None, law_version: str) -> list[pl.Expr]
 
 
 def decide_chunk(raw: pl.DataFrame, *, as_of: dt.date | None, variant: str | None,
-                 law: Law | None) -> tuple[pl.DataFrame, pl.DataFrame]:
+                 law: Law | None, table: bool = False, as_of_from_rows: bool = False
+                 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(determinations, errors) for one chunk of raw rows, duplicate ids not yet flagged
-    (a pure function of the chunk: chunks can be decided in parallel)."""
+    (a pure function of the chunk: chunks can be decided in parallel). ``as_of`` (default
+    today) decides every row unless ``as_of_from_rows``; ``table``: spreadsheet cells (CSV,
+    Parquet, frames), read leniently."""
     r = rules(variant, law)
     partners = tuple(a.partner for a in r.law.agreements)
-    valid, errors = validate(raw, as_of or dt.date.today(), partners)
+    valid, errors = validate(raw, as_of or dt.date.today(), partners, table=table,
+                             as_of_from_rows=as_of_from_rows)
     decided = decide_frame(valid, variant=variant, law=law).select(
         output_columns(",".join(r.law.variants) or None, r.law.version)).collect()
     return decided, errors
 
 
 def decide_rows(raw: pl.DataFrame, *, as_of: dt.date | None, variant: str | None,
-                law: Law | None, duplicates: Duplicates | KnownDuplicates
+                law: Law | None, duplicates: Duplicates | KnownDuplicates,
+                table: bool = False, as_of_from_rows: bool = False
                 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """``decide_chunk`` then the duplicate-id check, for chunks taken in input order."""
-    decided, errors = decide_chunk(raw, as_of=as_of, variant=variant, law=law)
+    decided, errors = decide_chunk(raw, as_of=as_of, variant=variant, law=law, table=table,
+                                   as_of_from_rows=as_of_from_rows)
     decided, dup_errors = duplicates.split(ids_of(raw), decided)
     return decided, pl.concat([errors, dup_errors])
 
@@ -87,16 +101,56 @@ def staging(path: Path) -> Path:
 
 
 def publish(staged: Path, final: Path) -> None:
-    """Move a finished output into place: a folder's part files replace the old ones."""
+    """Move a finished output into place: a folder replaces the old one whole (``check_outputs``
+    has made sure it held only an earlier output, or that the user asked to overwrite it)."""
     if staged.is_dir():
-        final.mkdir(parents=True, exist_ok=True)
-        for old in final.glob("part-*.parquet"):
-            old.unlink()
-        for part in sorted(staged.glob("part-*.parquet")):
-            part.replace(final / part.name)
-        shutil.rmtree(staged)
+        if final.is_dir():
+            old = final.with_name(f".{final.name}.old")
+            discard(old)
+            final.replace(old)
+            staged.replace(final)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            staged.replace(final)
     else:
         staged.replace(final)
+
+
+class RefusedOutput(ValueError):
+    """An output that would overwrite an input or files the run did not write (exit 2)."""
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def check_outputs(inp: Path, out: Path, errors_path: Path, *, overwrite: bool = False,
+                  dataset_files: tuple[str, ...] = ("part-*.parquet",)) -> None:
+    """Refuse, before anything is read or written, an output that is the input or inside an
+    input dataset, an errors file that is a folder or the output, and an output folder that
+    holds files other than an earlier output's (``dataset_files``) unless ``overwrite``."""
+    src, dst, err = inp.resolve(), out.resolve(), errors_path.resolve()
+    for name, path in (("--out", dst), ("--errors", err)):
+        if path == src or (src.is_dir() and _inside(path, src)):
+            raise RefusedOutput(f"{name} {path}: would overwrite the input {inp}; choose "
+                                f"another path")
+    if err == dst or _inside(err, dst):
+        raise RefusedOutput(f"--errors {errors_path}: is the output {out}; choose another path")
+    if errors_path.is_dir():
+        raise RefusedOutput(f"--errors {errors_path}: is a folder; give a file name "
+                            f"(e.g. {errors_path / 'errors.jsonl'})")
+    if dst.is_dir() and output_kind(out) != "dataset":
+        raise RefusedOutput(f"--out {out}: is a folder; a {out.suffix} output is a file")
+    if dst.exists() and not dst.is_dir() and output_kind(out) == "dataset":
+        raise RefusedOutput(f"--out {out}: is a file; a Parquet dataset output is a folder")
+    if dst.is_dir() and not overwrite:
+        others = sorted(p.name for p in dst.iterdir()
+                        if not any(p.match(g) for g in dataset_files))
+        if others:
+            shown = ", ".join(others[:3]) + (", …" if len(others) > 3 else "")
+            raise RefusedOutput(f"--out {out}: the folder holds other files ({shown}); "
+                                f"choose an empty or new "
+                                f"folder, or pass --overwrite to replace it")
 
 
 def discard(staged: Path) -> None:
@@ -144,6 +198,16 @@ class BatchResult:
     errors_path: Path | None = None
     counts: pl.DataFrame = field(default_factory=pl.DataFrame)
     error_fields: dict[str, int] = field(default_factory=dict)
+    as_of: dt.date | None = None  # the command's date (--as-of, else today)
+    as_of_from_rows: bool = False  # whether a row's own as_of won over it
+    as_of_counts: dict[dt.date, int] = field(default_factory=dict)  # rows decided per date
+
+    @property
+    def exit_status(self) -> int:
+        """0: every row decided; 1: some rows went to the errors file; 2: none decided."""
+        if not self.rows_error:
+            return 0
+        return 1 if self.rows_out else 2
 
     @property
     def rows_per_second(self) -> float:
@@ -174,22 +238,32 @@ def _progress(total: int, quiet: bool):
 def run_batch(inp: str | Path, out: str | Path, *, as_of: dt.date | None = None,
               variant: str | None = None, errors: str | Path | None = None,
               quiet: bool = False, chunk_rows: int = 250_000, law: Law | None = None,
-              threads: int | None = None) -> BatchResult:
+              threads: int | None = None, as_of_from_rows: bool = False,
+              overwrite: bool = False) -> BatchResult:
     """Decide every row of ``inp`` into ``out``. Chunks are read, validated and decided on
     ``threads`` worker threads (default: one per core; Polars and NumPy release the GIL while
     they work) while, in input order, duplicate ids are flagged, every input row is checked
     to have come out as a determination or an error, and the results stream to the output.
-    At most ``threads + 1`` chunks are queued or being decided at a time."""
+    At most ``threads + 1`` chunks are queued or being decided at a time. ``as_of`` (default
+    today) decides every row, unless ``as_of_from_rows``: then a row's own ``as_of`` wins.
+    Before anything is read or written: the outputs are checked (``check_outputs``) and the
+    header of a table is checked once (``check_columns``)."""
     inp, out = Path(inp), Path(out)
     kind = input_kind(inp)
     out_kind = output_kind(out)
     errors_path = Path(errors) if errors else out.with_name(out.name + ".errors.jsonl")
+    check_outputs(inp, out, errors_path, overwrite=overwrite)
+    for source, columns in input_columns(inp):
+        check_columns(columns, source)
+    table = kind != "jsonl"
     started = time.perf_counter()
-    result = BatchResult(out=out, errors_path=errors_path)
+    result = BatchResult(out=out, errors_path=errors_path, as_of=as_of or dt.date.today(),
+                         as_of_from_rows=as_of_from_rows)
     rules(variant, law)  # built once, before the workers need it
     errors_path.parent.mkdir(parents=True, exist_ok=True)
     counts: list[pl.DataFrame] = []
     fields: list[pl.DataFrame] = []
+    dates: list[pl.DataFrame] = []
     total, _ = total_size(inp)
     bar = _progress(total, quiet)
     workers = threads or min(os.cpu_count() or 1, 4)
@@ -201,7 +275,8 @@ def run_batch(inp: str | Path, out: str | Path, *, as_of: dt.date | None = None,
 
     def work(task: Callable[[], Chunk]) -> tuple[Chunk, pl.DataFrame, pl.DataFrame]:
         chunk = task()
-        decided, errs = decide_chunk(chunk.frame, as_of=as_of, variant=variant, law=law)
+        decided, errs = decide_chunk(chunk.frame, as_of=as_of, variant=variant, law=law,
+                                     table=table, as_of_from_rows=as_of_from_rows)
         if chunk.errors:
             errs = pl.concat([errs, error_frame(chunk.errors)])
         return chunk, decided, errs
@@ -213,17 +288,20 @@ def run_batch(inp: str | Path, out: str | Path, *, as_of: dt.date | None = None,
             assert firsts is not None
             dups = KnownDuplicates(firsts.result())
         decided, dup_errs = dups.split(ids_of(chunk.frame), decided)
-        errs = pl.concat([errs, dup_errs]).sort("row")
-        if decided.height + errs.height != chunk.rows:
+        errs = with_lines(pl.concat([errs, dup_errs]), chunk.frame).sort("row",
+                                                                         maintain_order=True)
+        error_rows = errs["row"].n_unique()  # a row with several problems has several lines
+        if decided.height + error_rows != chunk.rows:
             raise AccountingError(f"chunk of {chunk.rows} rows gave {decided.height} "
-                                  f"determinations and {errs.height} errors")
+                                  f"determinations and {error_rows} rows with errors")
         if errs.height:
             errs.write_ndjson(err_fh)
             fields.append(errs.group_by("field").len())
         result.rows_in += chunk.rows
         result.rows_out += decided.height
-        result.rows_error += errs.height
+        result.rows_error += error_rows
         counts.append(decided.group_by(SUMMARY_KEYS).len())
+        dates.append(decided.group_by("as_of").len())
         if bar is not None:
             progress, task_id = bar
             elapsed = time.perf_counter() - started
@@ -264,7 +342,19 @@ def run_batch(inp: str | Path, out: str | Path, *, as_of: dt.date | None = None,
     result.counts = (pl.concat(counts).group_by(SUMMARY_KEYS).agg(pl.col("len").sum())
                      .sort("len", descending=True) if counts else pl.DataFrame())
     result.error_fields = field_counts(fields)
+    parts = [d for d in dates if d.height]
+    result.as_of_counts = dict(pl.concat(parts).group_by("as_of").agg(pl.col("len").sum())
+                               .sort("len", descending=True).iter_rows()) if parts else {}
     return result
+
+
+def with_lines(errors: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame:
+    """Each error's line in the file, from the chunk (errors found after reading lack it)."""
+    if LINE not in raw.columns or not errors.height or errors["line"].null_count() == 0:
+        return errors
+    lines = raw.select(pl.col(ROW).alias("row"), pl.col(LINE).alias("_l"))
+    return errors.join(lines, on="row", how="left", maintain_order="left").with_columns(
+        pl.coalesce("line", "_l").alias("line")).drop("_l")
 
 
 def field_counts(counts: list[pl.DataFrame]) -> dict[str, int]:

@@ -9,13 +9,14 @@ exactly when ``facts.parse_case`` accepts the same record, and the field named i
 from __future__ import annotations
 
 import datetime as dt
+import re
 from functools import cache
 
 import numpy as np
 import polars as pl
 
 from safethird import facts
-from safethird.batch.read import FILE, ROW
+from safethird.batch.read import FILE, LINE, ROW
 from safethird.law.circuits import STATE_CIRCUIT
 
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
@@ -42,8 +43,9 @@ KINDS = {
     "parole_process_authorized": "bool", "exceptionally_compelling": "enum",
 }
 TYPED = "__typed."
-ERROR_SCHEMA = {"file": pl.String, "row": pl.Int64, "id": pl.String, "field": pl.String,
-                "message": pl.String}
+# line: the row's line in a text file (a CSV's header is line 1), as a spreadsheet numbers it
+ERROR_SCHEMA = {"file": pl.String, "row": pl.Int64, "line": pl.Int64, "id": pl.String,
+                "field": pl.String, "message": pl.String}
 
 
 @cache
@@ -74,27 +76,47 @@ def flatten(frame: pl.DataFrame) -> pl.DataFrame:
                                    for f in fields).drop(c)
 
 
-def _as_bool(c: str, dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr, str]:
+BOOL_WORDS = {"true": True, "false": False, "yes": True, "no": False, "1": True, "0": False}
+BOOL_MESSAGE = "Input should be a valid boolean (true or false)"
+
+
+def _as_bool(c: str, dtype: pl.DataType, table: bool = False
+             ) -> tuple[pl.Expr, pl.Expr, str]:
+    """JSON's true/false; in a table also TRUE/True/yes/no/1/0 (what spreadsheets write)."""
     col = pl.col(c)
     if dtype == pl.Boolean:
         return col, pl.lit(False), ""
+    message = BOOL_MESSAGE if not table else \
+        "not a yes/no value (true, false, yes, no, 1, 0; empty for unknown)"
     if dtype == pl.String:
-        value = pl.when(col == "true").then(True).when(col == "false").then(False) \
+        if table:
+            value = col.str.to_lowercase().replace_strict(
+                BOOL_WORDS, default=None, return_dtype=pl.Boolean)
+        else:
+            value = pl.when(col == "true").then(True).when(col == "false").then(False) \
+                .otherwise(pl.lit(None, dtype=pl.Boolean))
+        return value, col.is_not_null() & (col != "") & value.is_null(), message
+    if table and dtype.is_integer():
+        value = pl.when(col == 1).then(True).when(col == 0).then(False) \
             .otherwise(pl.lit(None, dtype=pl.Boolean))
-        return value, col.is_not_null() & (col != "") & value.is_null(), \
-            "Input should be a valid boolean (true or false)"
-    return pl.lit(None, dtype=pl.Boolean), col.is_not_null(), \
-        "Input should be a valid boolean (true or false)"
+        return value, col.is_not_null() & value.is_null(), message
+    return pl.lit(None, dtype=pl.Boolean), col.is_not_null(), message
 
 
-def _as_date(col: pl.Expr, dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr]:
+ZERO_TIME = r"^(\d{4}-\d{2}-\d{2})(?:[ T]00:00(?::00(?:\.0+)?)?)?$"
+
+
+def _as_date(col: pl.Expr, dtype: pl.DataType, table: bool = False
+             ) -> tuple[pl.Expr, pl.Expr]:
     if dtype == pl.Date:
         return col, pl.lit(False)
     if isinstance(dtype, pl.Datetime):  # pandas has no date type: midnight timestamps are dates
         return col.dt.date(), col.is_not_null() & (col.dt.time() != dt.time(0))
     if dtype == pl.String:
-        value = pl.when(col.str.contains(ISO_DATE)).then(
-            col.str.to_date("%Y-%m-%d", strict=False))
+        # a spreadsheet exports a date cell as 2019-12-10 00:00:00: the zero time is dropped
+        text = col.str.extract(ZERO_TIME, 1) if table else col
+        value = pl.when(text.str.contains(ISO_DATE)).then(
+            text.str.to_date("%Y-%m-%d", strict=False))
         return value, col.is_not_null() & (col != "") & value.is_null()
     return pl.lit(None, dtype=pl.Date), col.is_not_null()
 
@@ -144,7 +166,8 @@ def decode_json(series: pl.Series, dtype: pl.DataType) -> tuple[pl.Series, pl.Se
     return decoded.alias(series.name), ~syntax_ok | failed
 
 
-def _route_checks(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
+def _route_checks(frame: pl.DataFrame, table: bool = False
+                  ) -> tuple[pl.DataFrame, pl.Series]:
     """Normalize the route column to List(Struct) of typed legs; returns the frame and, per
     row, the first leg error as 'field\tmessage' (null where the route is valid)."""
     n = frame.height
@@ -176,14 +199,17 @@ def _route_checks(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
     # Every leg of every row laid end to end (a row's legs stay contiguous): each check runs
     # once over all legs, and a row's verdict is a segmented sum over its legs.
     leg = pl.col("_leg")
-    parts, leg_bad, extra = _leg_parts(leg, fields)
+    parts, leg_bad, extra = _leg_parts(leg, fields, table)
     lengths = frame["route"].list.len()
     legs = frame.select(pl.col("route").explode(empty_as_null=False, keep_nulls=False)
                         .alias("_leg"))
     checked = legs.select(
-        (pl.any_horizontal(*leg_bad).fill_null(False) | leg.is_null()).alias("bad"),
+        # a leg's own check (left before entered) counts once its fields are valid, as the
+        # schema's Leg validator runs
+        (pl.any_horizontal(*leg_bad).fill_null(False) | leg.is_null()
+         | (parts["left"] < parts["entered"]).fill_null(False)).alias("bad"),
         pl.max_horizontal(parts["entered"], parts["left"]).alias("last"),
-        (parts["left"] < parts["entered"]).fill_null(False).alias("order"),
+        pl.lit(False).alias("order"),
         # typed already, with no empty codes: the column can be kept as it is
         (pl.lit(dtype == facts.COLUMNS["route"])
          & ~(leg.struct.field("country") == "").fill_null(False)
@@ -196,12 +222,12 @@ def _route_checks(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
         pl.Series("_route_order", _segment_any(checked["order"], counts)))
     bad_rows = frame.filter(pl.col("_route_bad"))
     if bad_rows.height:
-        messages = _leg_messages(bad_rows, fields, extra)
+        messages = _leg_messages(bad_rows, fields, extra, table)
         lookup = dict(zip(messages[ROW].to_list(), messages["_msg"].to_list(), strict=True))
         errs = frame[ROW].replace_strict(lookup, default=None, return_dtype=pl.String)
         errors = errors.zip_with(errors.is_not_null(), errs)
     if not (checked["as_is"].all() if checked.height else dtype == facts.COLUMNS["route"]):
-        typed = pl.col("route").list.eval(pl.struct(**_leg_parts(pl.element(), fields)[0])) \
+        typed = pl.col("route").list.eval(pl.struct(**_leg_parts(pl.element(), fields, table)[0])) \
             if fields else \
             pl.col("route").list.eval(pl.struct(**{
                 k: pl.lit(None, dtype=v) for k, v in facts.LEG_DTYPE.to_schema().items()}))
@@ -221,7 +247,7 @@ def _no_route(frame: pl.DataFrame) -> pl.DataFrame:
                               pl.lit(False).alias("_route_order"))
 
 
-def _leg_parts(leg: pl.Expr, fields: dict[str, pl.DataType]
+def _leg_parts(leg: pl.Expr, fields: dict[str, pl.DataType], table: bool = False
                ) -> tuple[dict[str, pl.Expr], list[pl.Expr], list[str]]:
     """(typed value of each leg field, the checks that fail, fields the schema does not know)
     for a leg given as ``leg`` (a column of exploded legs, or ``pl.element()`` in a list)."""
@@ -230,7 +256,7 @@ def _leg_parts(leg: pl.Expr, fields: dict[str, pl.DataType]
         raw = leg.struct.field(name) if name in fields else pl.lit(None, dtype=pl.String)
         t = fields.get(name, pl.String)
         if name in ("entered", "left"):
-            value, failed = _as_date(raw, t)
+            value, failed = _as_date(raw, t, table)
         elif name == "country":
             value, failed = _as_code(raw, t, _codes())
         else:
@@ -268,30 +294,33 @@ def _diagnose_json(texts: pl.Series, bad: pl.Series, name: str, fallback: str) -
 
     out: list[str | None] = [None] * len(texts)
     for i in bad.arg_true().to_list():
-        field_, message = name, fallback
+        problems = [(name, fallback)]
         try:
             parse_case({name: json.loads(texts[i])})
         except CaseError as e:
-            field_, message = e.field, e.message
-        except (ValueError, TypeError):
+            problems = e.problems
+        except (ValueError, TypeError, RecursionError):
             pass
-        out[i] = f"{field_}\t{message}"
+        out[i] = "\n".join(f"{f}\t{m}" for f, m in problems)
     return pl.Series(out, dtype=pl.String)
 
 
-def _leg_messages(rows: pl.DataFrame, fields: dict, extra: list[str]) -> pl.DataFrame:
-    """For the (few) rows with a bad leg: which leg and field, with the schema's message."""
+def _leg_messages(rows: pl.DataFrame, fields: dict, extra: list[str], table: bool = False
+                  ) -> pl.DataFrame:
+    """For the (few) rows with a bad leg: every leg and field that is wrong, with the schema's
+    message, as 'field\tmessage' lines per row."""
     legs = rows.select(ROW, "route", pl.int_ranges(pl.col("route").list.len()).alias("_i")) \
         .explode("route", "_i").filter(pl.col("_i").is_not_null())
     checks: list[Check] = []
     leg = pl.col("route")
     checks.append((pl.lit("(leg)"), pl.lit("a leg must be an object"), leg.is_null()))
+    typed: dict[str, pl.Expr] = {}
     for name in LEG_FIELDS:
         if name not in fields:
             continue
         raw, t = leg.struct.field(name), fields[name]
         if name in ("entered", "left"):
-            _, failed = _as_date(raw, t)
+            typed[name], failed = _as_date(raw, t, table)
             msg = pl.format("not an ISO 8601 date (YYYY-MM-DD): '{}'", raw.cast(pl.String))
         elif name == "country":
             _, failed = _as_code(raw, t, _codes())
@@ -303,54 +332,166 @@ def _leg_messages(rows: pl.DataFrame, fields: dict, extra: list[str]) -> pl.Data
                             raw.cast(pl.String))
         checks.append((pl.lit(name), msg, failed))
     for f in extra:
-        checks.append((pl.lit(f), pl.lit("unknown field (not in the case schema; see "
-                                          "CONTRACT.md)"), leg.struct.field(f).is_not_null()))
-    first = _first_failure(checks)
-    return legs.with_columns(first.alias("_f")).filter(pl.col("_f").is_not_null()) \
-        .group_by(ROW, maintain_order=True).agg(
+        checks.append((pl.lit(f), pl.lit(facts.unknown_field_message(f"route[].{f}")),
+                       leg.struct.field(f).is_not_null()))
+    if {"entered", "left"} <= typed.keys():
+        fields_ok = ~pl.any_horizontal(*(c[2].fill_null(False) for c in checks))
+        checks.append((pl.lit("(leg)"), pl.lit("left is before entered"),
+                       fields_ok & (typed["left"] < typed["entered"])))
+    return legs.with_columns(_failures(checks).alias("_f")).explode("_f") \
+        .filter(pl.col("_f").is_not_null()) \
+        .select(ROW, pl.concat_str(
             pl.format("route[{}].{}", pl.col("_i"), pl.col("_f").struct.field("field"))
-            .first().alias("_field"),
-            pl.col("_f").struct.field("message").first().alias("_m")) \
-        .select(ROW, pl.concat_str(pl.col("_field").str.replace(r"\.\(leg\)$", ""),
-                                   pl.col("_m"), separator="\t").alias("_msg"))
+            .str.replace(r"\.\(leg\)$", ""),
+            pl.col("_f").struct.field("message"), separator="\t").alias("_msg")) \
+        .group_by(ROW, maintain_order=True).agg(pl.col("_msg").str.join("\n"))
 
 
-def _first_failure(checks: list[Check]) -> pl.Expr:
-    out: pl.Expr = pl.lit(None, dtype=pl.Struct({"field": pl.String, "message": pl.String}))
-    for field_, message, failed in reversed(checks):
-        out = pl.when(failed.fill_null(False)).then(
-            pl.struct(field_.alias("field"), message.alias("message"))).otherwise(out)
-    return out
+ERROR = pl.Struct({"field": pl.String, "message": pl.String})
+
+
+def _failures(checks: list[Check]) -> pl.Expr:
+    """Per row, the list of every failing check's (field, message)."""
+    if not checks:
+        return pl.lit([], dtype=pl.List(ERROR))
+    return pl.concat_list([
+        pl.when(failed.fill_null(False)).then(
+            pl.struct(field_.cast(pl.String).alias("field"),
+                      message.cast(pl.String).alias("message")))
+        for field_, message, failed in checks]).list.drop_nulls()
+
+
+def _json_item(value: pl.Expr) -> pl.Expr:
+    """A string as a JSON string literal (quotes escaped), vectorized."""
+    return pl.struct(value.alias("v")).struct.json_encode().str.strip_prefix('{"v":') \
+        .str.strip_suffix("}")
+
+
+ROUTE_COLUMN = re.compile(r"^route\.(\d+)\.([a-z_]+)$")
+
+
+def spreadsheet(frame: pl.DataFrame) -> tuple[pl.DataFrame, bool]:
+    """Cells as spreadsheet programs write them → the values the checks take: cells trimmed
+    (an empty cell is unknown), integer ids as text, ``HN;GT`` for nationalities, ``GT;MX`` or
+    ``route.1.country``, ``route.1.entered``, … columns for the route. Returns the frame and
+    whether the route came in numbered columns (errors then name those columns)."""
+    text = [c for c, t in frame.schema.items() if t == pl.String and c not in (ROW, FILE)]
+    frame = frame.with_columns(
+        pl.when(pl.col(c).str.strip_chars() != "").then(pl.col(c).str.strip_chars()).alias(c)
+        for c in text)
+    if "id" in frame.columns and frame.schema["id"].is_integer():
+        frame = frame.with_columns(pl.col("id").cast(pl.String))
+    listed = pl.col("nationalities")
+    if frame.schema.get("nationalities") == pl.String:
+        items = listed.str.replace_all(",", ";").str.split(";").list.eval(
+            _json_item(pl.element().str.strip_chars()))
+        frame = frame.with_columns(
+            pl.when(listed.str.contains(r"^[\[{]")).then(listed)
+            .otherwise(pl.concat_str(pl.lit("["), items.list.join(", "), pl.lit("]")))
+            .alias("nationalities"))
+    if frame.schema.get("route") == pl.String:
+        route = pl.col("route")
+        legs = route.str.replace_all(",", ";").str.split(";").list.eval(
+            pl.concat_str(pl.lit('{"country": '), _json_item(pl.element().str.strip_chars()),
+                          pl.lit("}")))
+        frame = frame.with_columns(
+            pl.when(route.str.contains(r"^[\[{]")).then(route)
+            .otherwise(pl.concat_str(pl.lit("["), legs.list.join(", "), pl.lit("]")))
+            .alias("route"))
+    numbered: dict[int, dict[str, str]] = {}
+    for c in frame.columns:
+        if m := ROUTE_COLUMN.match(c):
+            numbered.setdefault(int(m[1]), {})[m[2]] = c
+    if not numbered:
+        return frame, False
+    n_max = max(numbered)
+    legs_, filled = [], []
+    for n in range(1, n_max + 1):
+        cols = numbered.get(n, {})
+        parts = {f: (pl.col(cols[f]).cast(pl.String) if f in cols
+                     else pl.lit(None, dtype=pl.String)) for f in LEG_FIELDS}
+        legs_.append(pl.struct(**parts))
+        # a leg counts up to the last one with any cell filled; an empty one before it is a
+        # leg whose facts are unknown
+        filled.append(pl.when(pl.any_horizontal(*(p.is_not_null() for p in parts.values())))
+                      .then(pl.lit(n)).otherwise(pl.lit(0)))
+    count = pl.max_horizontal(*filled)
+    frame = frame.with_columns(
+        pl.when(count > 0).then(pl.concat_list(legs_).list.head(count)).alias("route")
+    ).drop(c for leg in numbered.values() for c in leg.values())
+    return frame, True
+
+
+def check_columns(columns: list[str], source: str, *, table: bool = True) -> None:
+    """The header of a table, checked once before any row: every column a fact of the case
+    schema (docs/cases.md), each unknown or misspelt one named with a suggestion."""
+    problems = []
+    seen: set[str] = set()
+    numbered = False
+    for c in columns:
+        if c in seen:
+            problems.append(f"column {c!r} appears twice")
+        seen.add(c)
+        if c in KINDS or c in ("arrival", "fear_of_receiving_country"):
+            continue
+        if c.startswith(FEAR):
+            code = c[len(FEAR):]
+            if code not in facts.country_codes():
+                problems.append(f"column {c!r}: {facts.country_message(code)}")
+            continue
+        m = ROUTE_COLUMN.match(c)
+        if table and m and int(m[1]) >= 1 and m[2] in LEG_FIELDS:
+            numbered = True
+            continue
+        if table and m:
+            problems.append(f"column {c!r}: route columns are route.N.FIELD with N from 1 and "
+                            f"FIELD one of {', '.join(LEG_FIELDS)}")
+            continue
+        problems.append(f"column {c!r}: {facts.unknown_field_message(c)}")
+    if numbered and "route" in seen:
+        problems.append("both a 'route' column and route.N.* columns: use one layout")
+    if problems:
+        from safethird.batch.read import UnusableInput
+
+        raise UnusableInput(f"{source}: line 1 (header): " + "; ".join(problems))
 
 
 def validate(raw: pl.DataFrame, default_as_of: dt.date | None,
-             fear_countries: tuple[str, ...] = ()) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(valid rows in the column form of ``facts.COLUMNS``, errors) — together, every row."""
+             fear_countries: tuple[str, ...] = (), *, table: bool = False,
+             as_of_from_rows: bool = False) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(valid rows in the column form of ``facts.COLUMNS``, errors) — together, every row;
+    a row with several problems has one error per field. ``table``: the cells come from a
+    spreadsheet-like table (CSV, Parquet, a data frame): they are read leniently (see
+    ``spreadsheet`` and ``_as_bool``); JSON Lines keeps JSON's types, as a case file does.
+    ``default_as_of`` decides every row, unless ``as_of_from_rows``: then a row's own
+    ``as_of`` wins and ``default_as_of`` fills the rows without one."""
     frame = flatten(raw)
+    flat_route = False
+    if table:
+        frame, flat_route = spreadsheet(frame)
     schema = frame.schema
     checks: list[Check] = []
     values: dict[str, pl.Expr] = {}
-    known = set(KINDS) | {ROW, FILE}
+    known = set(KINDS) | {ROW, FILE, LINE}
     for c in frame.columns:
         if c in known:
             continue
         if c.startswith(FEAR) and c[len(FEAR):] in facts.country_codes():
-            value, failed, msg = _as_bool(c, schema[c])
+            value, failed, msg = _as_bool(c, schema[c], table)
             values[c] = value
             checks.append((pl.lit(c), pl.lit(msg), failed))
         else:
-            checks.append((pl.lit(c), pl.lit("unknown field (not in the case schema; see "
-                                              "CONTRACT.md)"),
+            checks.append((pl.lit(c), pl.lit(facts.unknown_field_message(c)),
                            pl.col(c).is_not_null() & (pl.col(c).cast(pl.String) != "")))
     for c, kind in KINDS.items():
         if c not in schema or kind == "route":
             continue
         col, t = pl.col(c), schema[c]
         if kind == "bool":
-            value, failed, msg = _as_bool(c, t)
+            value, failed, msg = _as_bool(c, t, table)
             message: pl.Expr = pl.lit(msg)
         elif kind == "date":
-            value, failed = _as_date(col, t)
+            value, failed = _as_date(col, t, table)
             message = pl.format("not an ISO 8601 date (YYYY-MM-DD): '{}'", col.cast(pl.String))
         elif kind == "country":
             value, failed = _as_code(col, t, _codes())
@@ -373,47 +514,87 @@ def validate(raw: pl.DataFrame, default_as_of: dt.date | None,
         values[c] = value
         checks.append((pl.lit(c), message, failed))
     frame = _nationalities(frame, checks, values)
-    frame, route_errors = _route_checks(frame)
+    frame, route_errors = _route_checks(frame, table)
     frame = frame.with_columns(route_errors.alias("_route_error"))
-    checks.append((pl.col("_route_error").str.split("\t").list.first(),
-                   pl.col("_route_error").str.split("\t").list.last(),
-                   pl.col("_route_error").is_not_null()))
-    # Only the index of the first failing check is computed for every row; the field and the
-    # message are built for the failing rows alone.
     typed = {c: values.get(c, pl.col(c) if c in frame.columns else pl.lit(None, dtype=dtype))
              for c, dtype in facts.COLUMNS.items()}
     fear_cols = sorted({*(FEAR + p for p in fear_countries),
                         *(c for c in frame.columns if c.startswith(FEAR))})
     typed |= {c: values.get(c, pl.lit(None, dtype=pl.Boolean)) for c in fear_cols}
     if default_as_of is not None:
-        typed["as_of"] = typed["as_of"].fill_null(pl.lit(default_as_of))
-    frame = frame.with_columns(_first_index(checks).alias("_e1"),
+        typed["as_of"] = typed["as_of"].fill_null(pl.lit(default_as_of)) if as_of_from_rows \
+            else pl.lit(default_as_of)
+    # Only a flag per row is computed for every row; the fields and the messages are built
+    # for the failing rows alone.
+    field_bad = pl.any_horizontal(*(f.fill_null(False) for _, _, f in checks),
+                                  pl.col("_route_error").is_not_null())
+    frame = frame.with_columns(field_bad.alias("_e1"),
                                **{TYPED + c: v for c, v in typed.items()})
     t = {c: pl.col(TYPED + c) for c in typed}
-    leg_last, leg_order = pl.col("_route_last"), pl.col("_route_order")
-    # checks across fields, on the typed values (as the case schema's model validators do)
+    leg_last = pl.col("_route_last")
+    # checks across fields, on the typed values, once every field is valid (as the case
+    # schema's model validators run)
     cross: list[Check] = [
         (pl.lit("(case)"), pl.lit("unaccompanied_child and family_unit cannot both be true"),
          t["unaccompanied_child"] & t["family_unit"]),
-        (pl.lit("route"), pl.lit("a leg's left date is before its entered date"), leg_order),
         (pl.lit("(case)"), pl.format("a route date ({}) is after arrival.date {}", leg_last,
                                      t["arrival.date"]),
          leg_last > t["arrival.date"]),
     ]
-    frame = frame.with_columns(_first_index(cross).alias("_e2"))
-    bad = pl.col("_e1").is_not_null() | pl.col("_e2").is_not_null()
-    failing = frame.filter(bad)
+    bad = pl.col("_e1") | pl.any_horizontal(*(f.fill_null(False) for _, _, f in cross))
+    frame = frame.with_columns(bad.alias("_bad"))
+    failing = frame.filter(pl.col("_bad"))
     if not failing.height:  # the usual case: no message to build
         errors = pl.DataFrame(schema=ERROR_SCHEMA)
     else:
+        route_list = pl.col("_route_error").str.split("\n").list.eval(pl.struct(
+            pl.element().str.split("\t").list.first().alias("field"),
+            pl.element().str.split("\t").list.last().alias("message")))
+        every = pl.when(pl.col("_e1")).then(
+            pl.concat_list(_failures(checks), route_list.fill_null(pl.lit([], dtype=pl.List(
+                ERROR))))).otherwise(_failures(cross))
         errors = failing.select(
             pl.col(FILE).alias("file"), pl.col(ROW).alias("row"),
+            (pl.col(LINE) if LINE in failing.columns else pl.lit(None, dtype=pl.Int64))
+            .alias("line"),
             (pl.col("id").cast(pl.String) if "id" in failing.columns
              else pl.lit(None, dtype=pl.String)).alias("id"),
-            pl.coalesce(_describe(checks, "_e1", 0), _describe(cross, "_e2", 0)).alias("field"),
-            pl.coalesce(_describe(checks, "_e1", 1), _describe(cross, "_e2", 1)).alias("message"))
-    valid = frame.filter(~bad).select(ROW, FILE, *(pl.col(TYPED + c).alias(c) for c in typed))
+            every.alias("_f")).explode("_f").select(
+            "file", "row", "line", "id", pl.col("_f").struct.field("field"),
+            pl.col("_f").struct.field("message"))
+        errors = _with_hints(errors, flat_route)
+    valid = frame.filter(~pl.col("_bad")).select(
+        ROW, FILE, *(pl.col(TYPED + c).alias(c) for c in typed))
     return valid.cast(dict(facts.COLUMNS)), errors.cast(ERROR_SCHEMA)
+
+
+def _with_hints(errors: pl.DataFrame, flat_route: bool) -> pl.DataFrame:
+    """Suggestions for the values people write (country names, lower-case codes, dates the
+    spreadsheet way), computed once per distinct bad value; and, for a route given in numbered
+    columns, the column's own name (route.1.country for route[0].country)."""
+    quoted = r"^(not an ISO 3166-1 alpha-2 country code|not an ISO 8601 date \(YYYY-MM-DD\)):" \
+             r" '(.*)'$"
+    errors = errors.with_columns(pl.col("message").str.extract(quoted, 1).alias("_k"),
+                                 pl.col("message").str.extract(quoted, 2).alias("_v"))
+    pairs = errors.select("_k", "_v").filter(pl.col("_k").is_not_null()).unique()
+    hints = {}
+    for kind, value in pairs.iter_rows():
+        hints[f"{kind}\t{value}"] = (facts.country_message(value) if kind.startswith(
+            "not an ISO 3166") else facts.date_message(value))
+    key = pl.concat_str("_k", "_v", separator="\t")
+    errors = errors.with_columns(pl.coalesce(
+        key.replace_strict(hints, default=None, return_dtype=pl.String) if hints
+        else pl.lit(None, dtype=pl.String), pl.col("message")).alias("message")
+    ).drop("_k", "_v")
+    if flat_route:
+        leg = r"^route\[(\d+)\]"
+        errors = errors.with_columns(
+            pl.when(pl.col("field").str.contains(leg)).then(pl.concat_str(
+                pl.lit("route."),
+                (pl.col("field").str.extract(leg, 1).cast(pl.Int64) + 1).cast(pl.String),
+                pl.col("field").str.replace(leg + r"\.?", "").str.replace(r"^(.)", ".$1")))
+            .otherwise(pl.col("field")).alias("field"))
+    return errors
 
 
 def _first_index(checks: list[Check]) -> pl.Expr:
@@ -474,5 +655,5 @@ def _nationalities(frame: pl.DataFrame, checks: list[Check], values: dict[str, p
 
 
 def error_frame(rows: list[dict]) -> pl.DataFrame:
-    return pl.DataFrame(rows, schema=ERROR_SCHEMA)
+    return pl.DataFrame([{"line": None} | r for r in rows], schema=ERROR_SCHEMA)
 
