@@ -1,7 +1,8 @@
-"""The ``safethird`` command (CONTRACT.md section 3).
+"""The ``safethird`` command.
 
-Exit status: 0 on success; 2 on unusable input, with one line on stderr naming the file, row and
-field — never a traceback for bad input.
+Exit status: 0 on success; 1 when ``batch`` sent some rows to the errors file (the others were
+decided); 2 on unusable input or when nothing could be decided, with one line on stderr naming
+the file, row and field — never a traceback for bad input (usage errors too are one line).
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ import typer
 
 from safethird.facts import CaseError, load_case_file
 
+EPILOG = ("Exit status: 0 done; 1 batch decided some rows and sent others to the errors file; "
+          "2 bad input or nothing decided (one line on stderr). The case facts: docs/cases.md, "
+          "`safethird schema`, `safethird template`.")
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  rich_markup_mode=None, epilog=EPILOG,
                   help="Safe-third-country asylum rules (2019 ACAs, transit bar), explained.")
 law_app = typer.Typer(no_args_is_help=True, help="The law data: dates, sources, checks.")
 app.add_typer(law_app, name="law")
@@ -53,13 +58,17 @@ def _variant(value: str | None) -> str | None:
 
 AsOf = Annotated[str | None, typer.Option("--as-of", help="Decide as of this date (ISO 8601); "
                                           "default: the case's as_of, else today.")]
+BatchAsOf = Annotated[str | None, typer.Option(
+    "--as-of", help="Decide every row as of this date (ISO 8601; default today), also rows "
+    "with an as_of of their own unless --as-of-from-rows.")]
 VariantOpt = Annotated[str | None, typer.Option("--variant", help="Policy variant(s), comma "
                                                 "separated (see `safethird variants`).")]
 
 
 @app.command()
 def decide(
-    case: Annotated[str, typer.Argument(help="A case as a JSON file (CONTRACT.md section 1).")],
+    case: Annotated[str, typer.Argument(help="A case as a JSON file (docs/cases.md), or - "
+                                        "for standard input.")],
     as_of: AsOf = None,
     variant: VariantOpt = None,
     format: Annotated[Format, typer.Option("--format", help="text or json")] = Format.text,
@@ -87,10 +96,14 @@ def batch(
                                        "folder of Parquet files.")],
     out: Annotated[str, typer.Option("--out", help="Determinations: .csv, .jsonl, .parquet or "
                                      "a folder (Parquet dataset).")],
-    as_of: AsOf = None,
+    as_of: BatchAsOf = None,
     variant: VariantOpt = None,
     errors: Annotated[str | None, typer.Option(
         "--errors", help="Where invalid rows go (JSON Lines; default OUT.errors.jsonl).")] = None,
+    as_of_from_rows: Annotated[bool, typer.Option(
+        "--as-of-from-rows", help="A row's own as_of wins over --as-of.")] = False,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Replace an OUT folder that holds other files.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar or summary.")] = False,
     dask: Annotated[str | None, typer.Option(
         "--dask", envvar="SAFETHIRD_DASK",
@@ -101,9 +114,11 @@ def batch(
     threads: Annotated[int | None, typer.Option(
         "--threads", min=1, help="Chunks decided at once (default: one per core).")] = None,
 ) -> None:
-    """Decide many cases; every input row ends up in OUT or in the errors file."""
+    """Decide many cases; every input row ends up in OUT or in the errors file (one line per
+    problem, with the row and the file's line). Exit status 0: every row decided; 1: some rows
+    in the errors file; 2: nothing decided, or the input unusable."""
     from safethird.batch.read import UnusableInput
-    from safethird.batch.run import run_batch
+    from safethird.batch.run import RefusedOutput, run_batch
     from safethird.batch.summary import render
 
     day = _parse_date(as_of, "--as-of")
@@ -113,18 +128,21 @@ def batch(
             from safethird.batch.distributed import run_on_dask
 
             result = run_on_dask(inp, out, dask, as_of=day, variant=variant, errors=errors,
-                                 rows_per_partition=chunk_rows or 1_000_000)
+                                 rows_per_partition=chunk_rows or 1_000_000,
+                                 as_of_from_rows=as_of_from_rows, overwrite=overwrite)
         else:
             result = run_batch(inp, out, as_of=day, variant=variant, errors=errors,
                                quiet=quiet, chunk_rows=chunk_rows or 250_000,
-                               threads=threads)
-    except (UnusableInput, ValueError, OSError) as exc:
+                               threads=threads, as_of_from_rows=as_of_from_rows,
+                               overwrite=overwrite)
+    except (UnusableInput, RefusedOutput, CaseError, OSError) as exc:
         fail(str(exc))
     if not quiet:
-        if day is None:
-            typer.echo(f"note: no --as-of: rows without as_of were decided as of "
-                       f"{dt.date.today()}")
         typer.echo(render(result.counts, result))
+    if result.exit_status:
+        typer.echo(f"safethird: {result.rows_error:,} of {result.rows_in:,} rows not decided: "
+                   f"see {result.errors_path}", err=True)
+    raise typer.Exit(result.exit_status)
 
 
 @app.command()
@@ -141,8 +159,9 @@ def summarize(
         fail(f"{out}: no such file or folder")
     try:
         typer.echo(render(counts_of(path)))
-    except Exception as exc:  # a file that is not a batch output
-        fail(f"{out}: not a safethird batch output ({exc})")
+    except Exception as exc:  # a file that is not a batch output: the reason's first line only
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        fail(f"{out}: not a safethird batch output ({reason[:120]})")
 
 
 @app.command()
@@ -171,14 +190,15 @@ def law_list() -> None:
                + ", ".join(f"{v.id} {v.from_}→{v.until or '…'}" for v in tb.versions)
                + f"  court orders: {len(tb.court_orders)}")
     typer.echo(f"countries  {len(law.countries)} (treaty status: 1951 Convention, 1967 "
-               f"Protocol, Convention against Torture)")
+               f"Protocol, Convention against Torture; `safethird law show countries`)")
     typer.echo(f"sources  {len(law.sources)}")
 
 
 @law_app.command("show")
 def law_show(
-    id: Annotated[str, typer.Argument(help="An agreement id, 'transit-bar', a country code "
-                                      "or a source id.")],
+    id: Annotated[str, typer.Argument(help="An agreement id or partner code, 'transit-bar', "
+                                      "'countries', a country code or a source id; a prefix "
+                                      "agreement:, country: or source: picks one kind.")],
     document: Annotated[bool, typer.Option("--document", help="Weave the rule tree into a "
                                            "readable document of the law as encoded.")] = False,
 ) -> None:
@@ -187,10 +207,77 @@ def law_show(
     from safethird.law.document import render_document, render_item
 
     law = load_law()
+    if id == "countries" and not document:
+        typer.echo(_countries_table(law))
+        return
+    kind, _, key = id.rpartition(":")
+    kinds = _kinds_of(law, key)
+    if kind:
+        if kind not in ("agreement", "country", "source", "rule"):
+            fail(f"law show: unknown kind {kind!r} (agreement, country, source or rule)")
+        if kind not in kinds:
+            fail(f"law show: no {kind} {key!r} (see `safethird law list`)")
+    elif not kinds:
+        fail(f"law show: no agreement, rule, country or source {id!r} (see `safethird law "
+             f"list`; `safethird law show countries` lists the countries)")
+    shown = kind or kinds[0]
     try:
-        typer.echo(render_document(law, id) if document else render_item(law, id))
+        if document:
+            text = render_document(law, key)
+        elif shown == "country":
+            text = render_item(_only_country(law), key)
+        elif shown == "source":
+            text = render_item(_only_sources(law), key)
+        else:
+            text = render_item(law, key)
     except KeyError:
-        fail(f"law show: no agreement, rule, country or source {id!r} (see `safethird law list`)")
+        fail(f"law show: nothing to show for {id!r} (see `safethird law list`)")
+    others = [k for k in kinds if k != shown]
+    header = f"# {shown} {key}"
+    if others:
+        header += " (also " + ", ".join(f"a {k}: `safethird law show {k}:{key}`"
+                                        for k in others) + ")"
+    typer.echo(header if document else f"{header}\n{text}")
+    if document:
+        typer.echo(text)
+
+
+def _kinds_of(law, key: str) -> list[str]:
+    """What a name in `law show` refers to, in the order it is shown by default."""
+    kinds = []
+    if any(key in (a.id, a.partner) for a in law.agreements):
+        kinds.append("agreement")
+    if key in ("transit-bar", law.transit_bar.id):
+        kinds.append("rule")
+    if key in law.countries:
+        kinds.append("country")
+    if key in law.sources:
+        kinds.append("source")
+    return kinds
+
+
+def _only_country(law):
+    return law.with_(agreements=())
+
+
+def _only_sources(law):
+    return law.with_(agreements=(), countries={})
+
+
+def _countries_table(law) -> str:
+    lines = [f"{len(law.countries)} countries: the dates each became party to the 1951 "
+             f"Convention, the 1967 Protocol and the Convention against Torture "
+             f"(`safethird law show CODE` for the sources)",
+             f"{'code':<5} {'name':<40} " + " ".join(f"{k:<12}" for k in _treaty_keys(law))]
+    for code, c in sorted(law.countries.items()):
+        dates = [c.treaties[k].value if k in c.treaties else None for k in _treaty_keys(law)]
+        cells = " ".join(f"{str(d) if d else '–':<12}" for d in dates)
+        lines.append(f"{code:<5} {c.name[:40]:<40} {cells}")
+    return "\n".join(lines)
+
+
+def _treaty_keys(law) -> list[str]:
+    return list(dict.fromkeys(k for c in law.countries.values() for k in c.treaties))
 
 
 @law_app.command("check")
@@ -226,12 +313,48 @@ def _register_simulation() -> None:
 _register_simulation()
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """Run the command; every error is one line on stderr (usage errors too, not Click's
+    boxes), with status 2 for bad input. An error that is a bug (no bad input explains it) is
+    one line with status 70 (EX_SOFTWARE); SAFETHIRD_DEBUG=1 shows its traceback."""
+    import os
+
+    try:  # Typer 0.29 carries its own copy of Click
+        from typer._click import exceptions as click
+    except ImportError:  # pragma: no cover - an older Typer on Click itself
+        from click import exceptions as click
+
     try:
-        app()
-    except CaseError as exc:  # pragma: no cover - commands catch their own
+        status = app(args=argv, prog_name="safethird", standalone_mode=False)
+    except click.NoArgsIsHelpError as exc:
+        typer.echo(exc.ctx.get_help() if exc.ctx else str(exc))
+        status = 2
+    except click.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx else "safethird"
+        message = " ".join(exc.format_message().split())
+        typer.echo(f"{where}: {message} (see `{where} --help`)", err=True)
+        status = 2
+    except click.ClickException as exc:
+        typer.echo(f"safethird: {' '.join(exc.format_message().split())}", err=True)
+        status = exc.exit_code
+    except click.Abort:
+        typer.echo("safethird: interrupted", err=True)
+        status = 130
+    except (CaseError, UnicodeError) as exc:
         typer.echo(f"safethird: {exc}", err=True)
-        sys.exit(2)
+        status = 2
+    except OSError as exc:  # a path that is a folder, unreadable, or on a full disk
+        typer.echo(f"safethird: {exc.filename or ''}: {exc.strerror or exc}".lstrip(": "),
+                   err=True)
+        status = 2
+    except Exception as exc:
+        if os.environ.get("SAFETHIRD_DEBUG"):
+            raise
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        typer.echo(f"safethird: internal error ({type(exc).__name__}: {first}); please "
+                   f"report it (SAFETHIRD_DEBUG=1 shows the traceback)", err=True)
+        status = 70
+    sys.exit(status if isinstance(status, int) else 0)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,12 @@ def read_output(path: Path) -> pl.LazyFrame:
 
 
 def counts_of(path: Path) -> pl.DataFrame:
-    return read_output(path).group_by(SUMMARY_KEYS).len().sort("len", descending=True).collect()
+    frame = read_output(path)
+    names = frame.collect_schema().names()
+    missing = [k for k in SUMMARY_KEYS if k not in names]
+    if missing:
+        raise ValueError(f"no column {missing[0]!r}")
+    return frame.group_by(SUMMARY_KEYS).len().sort("len", descending=True).collect()
 
 
 def render(counts: pl.DataFrame, result: BatchResult | None = None) -> str:
@@ -32,7 +37,15 @@ def render(counts: pl.DataFrame, result: BatchResult | None = None) -> str:
                      f"({result.seconds:.2f} s, {result.rows_per_second:,.0f} rows/s)")
         if result.error_fields:
             top = sorted(result.error_fields.items(), key=lambda kv: -kv[1])[:8]
-            lines.append("  errors by field: " + ", ".join(f"{k} {v:,}" for k, v in top))
+            lines.append("  problems by field: " + ", ".join(f"{k} {v:,}" for k, v in top))
+        if result.as_of_counts:
+            dates = ", ".join(f"{d} {n:,} rows" for d, n in
+                              list(result.as_of_counts.items())[:6])
+            if len(result.as_of_counts) > 6:
+                dates += f", … ({len(result.as_of_counts)} dates)"
+            how = (f"each row's own as_of, else {result.as_of}" if result.as_of_from_rows
+                   else "--as-of or today, for every row")
+            lines.append(f"  decided as of ({how}): {dates}")
     if counts.is_empty():
         return "\n".join([*lines, "no determinations"])
     total = int(counts["len"].sum())
