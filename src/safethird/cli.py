@@ -164,6 +164,56 @@ def summarize(
         fail(f"{out}: not a safethird batch output ({reason[:120]})")
 
 
+class SchemaFormat(StrEnum):
+    json = "json"
+    markdown = "markdown"
+
+
+class SchemaOf(StrEnum):
+    both = "both"
+    case = "case"
+    determination = "determination"
+
+
+class TemplateFormat(StrEnum):
+    csv = "csv"
+    json = "json"
+    jsonl = "jsonl"
+
+
+@app.command()
+def schema(
+    format: Annotated[SchemaFormat, typer.Option(
+        "--format", help="json: JSON Schema; markdown: docs/cases.md.")] = SchemaFormat.json,
+    of: Annotated[SchemaOf, typer.Option(
+        "--of", help="case, determination or both (json only).")] = SchemaOf.both,
+) -> None:
+    """The case schema, generated from the code: the JSON Schema of a case and of a
+    determination, or docs/cases.md (every fact, its values, what unknown means, the CSV and
+    Parquet layouts)."""
+    from safethird.schema import case_json_schema, cases_markdown, determination_json_schema
+
+    if format is SchemaFormat.markdown:
+        typer.echo(cases_markdown(), nl=False)
+        return
+    out = {"case": case_json_schema, "determination": determination_json_schema}
+    data = {k: f() for k, f in out.items()} if of is SchemaOf.both else out[of.value]()
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+@app.command()
+def template(
+    format: Annotated[TemplateFormat, typer.Option(
+        "--format", help="csv: a spreadsheet header; json or jsonl: a blank case.")
+    ] = TemplateFormat.csv,
+) -> None:
+    """A blank case with every field (unknown), to fill in: a CSV header (the flat spreadsheet
+    layout, three route legs) or a JSON case (docs/cases.md)."""
+    from safethird.schema import template as make
+
+    typer.echo(make(format.value), nl=False)
+
+
 @app.command()
 def variants() -> None:
     """The named policy variants and what each changes."""

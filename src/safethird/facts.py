@@ -1,4 +1,5 @@
-"""The case facts: their schema (CONTRACT.md section 1), validation, and column form.
+"""The case facts: their schema (docs/cases.md, generated from this module), validation, and
+column form.
 
 A fact that is absent or null is *unknown*, never false: the engine keeps it as ``None`` per case
 and as a Polars null in a table, and Kleene logic carries it through the rules.
@@ -407,6 +408,22 @@ class FactSpec:
     kind: FactKind
     values: tuple[str, ...] = ()
     description: str = ""
+    example: Any = None  # a value as in a JSON case file; default: one of the kind's
+    unknown: str = ""  # what leaving it unknown means; default: the kind's
+
+    def example_value(self) -> Any:
+        if self.example is not None:
+            return self.example
+        return {"bool": True, "date": "2019-11-20", "country": "GT", "countries": ["HN"],
+                "state": "TX"}.get(self.kind) or next(
+                    (v for v in self.values if v != "none"), None)
+
+    def unknown_means(self) -> str:
+        if self.unknown:
+            return self.unknown
+        if self.kind == "bool":
+            return "not known whether it is true or false (different from false)"
+        return "not known: every answer that depends on it says so"
 
 
 _ENUMS = {
@@ -422,37 +439,52 @@ _ENUMS = {
 FACTS: dict[str, FactSpec] = {
     s.path: s
     for s in [
-        FactSpec("nationalities", "countries", description="citizenships ([] = stateless)"),
+        FactSpec("nationalities", "countries", description="citizenships ([] = stateless)",
+                 unknown="not known (an empty list [] is different: stateless)"),
         FactSpec("last_habitual_residence", "country",
                  description="country of last lawful habitual residence"),
         FactSpec("habitual_residence", "country",
                  description="country of last habitual residence, lawful or not (the "
                              "agreements' rule for stateless people)"),
-        FactSpec("birth_date", "date"),
+        FactSpec("birth_date", "date", description="date of birth", example="1990-04-12"),
         FactSpec("unaccompanied_child", "bool", description="an unaccompanied alien child"),
-        FactSpec("family_unit", "bool", description="arrived as part of a family unit"),
+        FactSpec("family_unit", "bool", description="arrived as part of a family unit",
+                 example=False),
         FactSpec("arrival.date", "date", description="date of entry, attempted entry or arrival"),
-        FactSpec("arrival.border", "enum", tuple(Border.__members__)),
-        FactSpec("arrival.place", "enum", tuple(Place.__members__)),
+        FactSpec("arrival.border", "enum", tuple(Border.__members__),
+                 description="where the person arrived"),
+        FactSpec("arrival.place", "enum", tuple(Place.__members__),
+                 description="at a port of entry or between ports"),
         FactSpec("arrival.state", "state", description="US state where the person arrived"),
         FactSpec("arrival.sector", "enum", tuple(Sector.__members__),
                  description="Border Patrol sector of a southern land arrival"),
         FactSpec("arrival.scheduled_appointment", "bool",
                  description="presented at a port of entry at a pre-scheduled time and place"),
-        FactSpec("route", "bool", description="the countries passed through en route"),
-        FactSpec("route[].country", "country"),
-        FactSpec("route[].entered", "date"),
-        FactSpec("route[].left", "date"),
-        FactSpec("route[].protection_claim", "enum", tuple(ProtectionClaim.__members__)),
+        FactSpec("route", "bool", description="the countries passed through en route",
+                 example=[{"country": "GT", "entered": "2019-11-01", "left": "2019-11-05",
+                           "protection_claim": "none"}],
+                 unknown="the route is not known (an empty list [] is different: no country "
+                         "passed through)"),
+        FactSpec("route[].country", "country", description="a country passed through"),
+        FactSpec("route[].entered", "date", description="the day the person entered it",
+                 example="2019-11-01"),
+        FactSpec("route[].left", "date", description="the day the person left it",
+                 example="2019-11-05"),
+        FactSpec("route[].protection_claim", "enum", tuple(ProtectionClaim.__members__),
+                 description="whether the person asked that country for protection, and "
+                             "the outcome"),
         FactSpec("trafficking_victim", "bool",
                  description="a victim of a severe form of trafficking in persons"),
-        FactSpec("admission_document", "enum", tuple(AdmissionDocument.__members__)),
+        FactSpec("admission_document", "enum", tuple(AdmissionDocument.__members__),
+                 description="the document held on arrival"),
         FactSpec("visa_exempt", "bool", description="not required to obtain a visa"),
         FactSpec("fear_claimed", "bool",
                  description="expressed a fear of return or an intent to apply for asylum"),
-        FactSpec("fear_of_receiving_country.*", "bool",
+        FactSpec("fear_of_receiving_country.*", "bool", example={"GT": False},
                  description="established more-likely-than-not persecution or torture there"),
-        FactSpec("public_interest_exception", "bool"),
+        FactSpec("public_interest_exception", "bool",
+                 description="DHS decided it is in the public interest that this person "
+                             "seek protection in the US"),
         FactSpec("metered_before_2019_07_16", "bool",
                  description="turned back ('metered') at a port of entry before 2019-07-16"),
         FactSpec("aca_invoked", "bool",
@@ -469,7 +501,9 @@ FACTS: dict[str, FactSpec] = {
         FactSpec("exceptionally_compelling", "enum", tuple(ExceptionallyCompelling.__members__),
                  description="exceptionally compelling circumstances found at the time of "
                              "entry"),
-        FactSpec("as_of", "date"),
+        FactSpec("as_of", "date", description="decide this case as of this date (a batch uses "
+                 "it only with --as-of-from-rows)", example="2019-12-02",
+                 unknown="decided as of --as-of, else today"),
     ]
 }
 

@@ -34,7 +34,7 @@ def decide_batch(data: pl.DataFrame | pl.LazyFrame | Any | str | Path, *,
                  ) -> pl.DataFrame | tuple[pl.DataFrame, pl.DataFrame]:
     """Decide every row of a Polars or pandas frame, or of a file (.csv, .jsonl, .parquet, a
     folder of Parquet files), with the same rules as ``decide``. Returns a Polars frame (one
-    row per case, CONTRACT.md fields flattened). Invalid rows raise :class:`InvalidRows`, or
+    row per case, the determination's fields flattened). Invalid rows raise :class:`InvalidRows`, or
     with ``errors="return"`` come back as a second frame (one row per problem): nothing is
     dropped silently. ``as_of`` (default today) decides every row unless ``as_of_from_rows``
     (then a row's own ``as_of`` wins). A frame's cells, and a CSV's or Parquet file's, are read

@@ -39,7 +39,7 @@ class AccountingError(AssertionError):
     pass
 
 
-# the batch output (CONTRACT.md fields, flattened), in order, with its types
+# the batch output (the determination's fields, flattened), in order, with its types
 OUTPUT_SCHEMA: dict[str, pl.DataType] = {
     "row": pl.Int64(), "case_id": pl.String(), "as_of": pl.Date(), "law_version": pl.String(),
     "variant": pl.String(), "aca.status": pl.String(), "aca.reason": pl.String(),
