@@ -387,7 +387,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         typer.echo(f"safethird: {' '.join(exc.format_message().split())}", err=True)
         status = exc.exit_code
-    except click.Abort:
+    except typer.Abort:
         typer.echo("safethird: interrupted", err=True)
         status = 130
     except (CaseError, UnicodeError) as exc:

@@ -90,20 +90,23 @@ def register(app: typer.Typer) -> None:
                         ] = None,
         people: Annotated[str, typer.Option(help="first or all replications in "
                                             "people.parquet")] = "first",
+        overwrite: Annotated[bool, typer.Option(
+            "--overwrite", help="Replace an --out folder that holds other files.")] = False,
     ) -> None:
         """Simulate a scenario and write summary.json, timeseries.parquet, people.parquet and
-        report.html (CONTRACT.md section 4)."""
+        report.html into the --out folder (written in full, or not at all)."""
         from rich.progress import Progress
 
-        from safethird.flow.outputs import write
+        from safethird.flow.outputs import RefusedOutput, check_out, write
         from safethird.flow.scenario import ScenarioError, load_scenario
         from safethird.flow.simulate import simulate as run
 
         if people not in ("first", "all"):
             _fail("--people: first or all")
         try:
+            check_out(out, overwrite=overwrite)  # before the run, not after it
             sc = load_scenario(scenario)
-        except ScenarioError as exc:
+        except (ScenarioError, RefusedOutput) as exc:
             _fail(str(exc))
             return
         use_seed = None if deterministic else seed

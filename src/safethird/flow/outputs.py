@@ -60,15 +60,54 @@ def summary(result: RunResult) -> dict[str, Any]:
     }
 
 
+OUTPUT_FILES = {"summary": "summary.json", "timeseries": "timeseries.parquet",
+                "people": "people.parquet", "report": "report.html"}
+
+
+class RefusedOutput(ValueError):
+    """An output folder that would overwrite a file or files the run did not write."""
+
+
+def check_out(out: Path, *, overwrite: bool = False) -> None:
+    """Before a run: OUT must be a new folder, or one that holds only an earlier run's files
+    (replaced whole), or any folder with ``overwrite``; never a file."""
+    if out.exists() and not out.is_dir():
+        raise RefusedOutput(f"--out {out}: is a file; the output is a folder")
+    if out.is_dir() and not overwrite:
+        others = sorted(p.name for p in out.iterdir() if p.name not in OUTPUT_FILES.values())
+        if others:
+            shown = ", ".join(others[:3]) + (", …" if len(others) > 3 else "")
+            raise RefusedOutput(f"--out {out}: the folder holds other files ({shown}); choose "
+                                f"an empty or new folder, or pass --overwrite to replace it")
+
+
 def write(result: RunResult, out: Path) -> dict[str, Path]:
+    """Write the run into a hidden sibling folder and move it into place only when every file
+    is written: a failure leaves no partial output (and an earlier one as it was)."""
+    import shutil
+
     from safethird.report.html import write_report
 
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {"summary": out / "summary.json", "timeseries": out / "timeseries.parquet",
-             "people": out / "people.parquet", "report": out / "report.html"}
-    summ = summary(result)
-    paths["summary"].write_text(json.dumps(summ, indent=2, default=str), encoding="utf-8")
-    result.timeseries.write_parquet(paths["timeseries"])
-    result.people.write_parquet(paths["people"])
-    write_report(result, summ, paths["report"])
-    return paths
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staged = out.with_name(f".{out.name}.partial")
+    shutil.rmtree(staged, ignore_errors=True)
+    staged.mkdir()
+    try:
+        files = {k: staged / name for k, name in OUTPUT_FILES.items()}
+        summ = summary(result)
+        files["summary"].write_text(json.dumps(summ, indent=2, default=str), encoding="utf-8")
+        result.timeseries.write_parquet(files["timeseries"])
+        result.people.write_parquet(files["people"])
+        write_report(result, summ, files["report"])
+        if out.is_dir():
+            old = out.with_name(f".{out.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            out.replace(old)
+            staged.replace(out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            staged.replace(out)
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
+    return {k: out / name for k, name in OUTPUT_FILES.items()}

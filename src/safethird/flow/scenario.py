@@ -196,12 +196,18 @@ def _raw(ref: str, seen: tuple[str, ...] = ()) -> dict[str, Any]:
     path = bundled().get(ref) or Path(ref)
     if not path.exists():
         raise ScenarioError(f"no scenario {ref!r} (bundled: {', '.join(bundled())}; or a path)")
+    if path.is_dir():
+        raise ScenarioError(f"{path}: a folder, not a scenario (a YAML file or a bundled name)")
     if str(path) in seen:
         raise ScenarioError(f"scenario {ref!r} extends itself")
     try:
-        raw = yamltext.load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ScenarioError(f"{path}: not valid YAML: {exc}") from None
+        raw = yamltext.load(path.read_text(encoding="utf-8-sig")) or {}
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8"
+                            ) from None
+    except (yaml.YAMLError, ValueError) as exc:  # a date like 2019-02-30 fails in the loader
+        reason = " ".join(str(exc).split())
+        raise ScenarioError(f"{path}: not valid YAML: {reason}") from None
     if not isinstance(raw, dict):
         raise ScenarioError(f"{path}: a scenario is a mapping")
     base = raw.pop("extends", None)
@@ -211,5 +217,19 @@ def _raw(ref: str, seen: tuple[str, ...] = ()) -> dict[str, Any]:
 
 
 def load_scenario(ref: str) -> Scenario:
-    """A bundled scenario by name, or a YAML file (with its ``extends`` chain merged)."""
-    return yamltext.checked(Scenario, _raw(ref), ref, ScenarioError)
+    """A bundled scenario by name, or a YAML file (with its ``extends`` chain merged). Checked
+    beyond its fields: the period runs forward, within the published tables it draws on."""
+    sc = yamltext.checked(Scenario, _raw(ref), ref, ScenarioError)
+    if sc.end < sc.start:
+        raise ScenarioError(f"{ref}: end {sc.end} is before start {sc.start}")
+    if sc.population == "published":
+        from safethird.population.statistics import available_months, months_between
+
+        have = set(available_months())
+        missing = [m for m in months_between(sc.start, sc.end) if m not in have]
+        if missing:
+            known = sorted(have)
+            raise ScenarioError(f"{ref}: {sc.start} – {sc.end} runs past the bundled encounter "
+                                f"tables ({known[0]} to {known[-1]}; missing {missing[0]}"
+                                f"{f' … {missing[-1]}' if len(missing) > 1 else ''})")
+    return sc
