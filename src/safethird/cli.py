@@ -377,8 +377,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         status = app(args=argv, prog_name="safethird", standalone_mode=False)
     except click.NoArgsIsHelpError as exc:
-        typer.echo(exc.ctx.get_help() if exc.ctx else str(exc))
-        status = 2
+        typer.echo(exc.ctx.get_help() if exc.ctx else str(exc))  # asked for nothing: help
+        status = 0
     except click.UsageError as exc:
         where = exc.ctx.command_path if exc.ctx else "safethird"
         message = " ".join(exc.format_message().split())

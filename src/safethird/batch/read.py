@@ -213,12 +213,26 @@ def _parse_block(data: bytes, header: bytes, kind: str) -> pl.DataFrame:
 
 def _csv_fields(*lines: bytes) -> tuple[list[int], list[bool]]:
     """Per line: the number of comma-separated fields outside quotes, and whether its quotes
-    are balanced (an odd count means the line was cut inside a quoted field)."""
-    text = pl.Series([ln.rstrip(b"\r\n") for ln in lines], dtype=pl.Binary).cast(pl.String)
+    are balanced (an odd count means the line was cut inside a quoted field); a line that is
+    not UTF-8 counts 0 fields."""
+    stripped = [ln.rstrip(b"\r\n") for ln in lines]
+    try:  # the usual case, checked for the whole block at once
+        b"\n".join(stripped).decode("utf-8")
+    except UnicodeDecodeError:
+        stripped = [ln if _utf8(ln) else None for ln in stripped]
+    text = pl.Series(stripped, dtype=pl.Binary).cast(pl.String)
     unquoted = text.str.replace_all(r'"(?:[^"]|"")*"', "")
-    fields = (unquoted.str.count_matches(",") + 1).to_list()
-    balanced = (text.str.count_matches('"') % 2 == 0).to_list()
+    fields = (unquoted.str.count_matches(",") + 1).fill_null(0).to_list()
+    balanced = (text.str.count_matches('"') % 2 == 0).fill_null(False).to_list()
     return fields, balanced
+
+
+def _utf8(line: bytes) -> bool:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _blank(line: bytes) -> bool:
@@ -297,6 +311,12 @@ def _diagnose(row: int, line: bytes, header: bytes, kind: str, path: Path,
             return [_error(path, row, case_id, f, m) for f, m in e.problems]
         return [_error(path, row, case_id, "(row)",
                        f"could not be read as a table row ({exc})")]
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return [_error(path, row, None, "(row)",
+                       f"not UTF-8 text (byte 0x{line[e.start]:02X}); save the file as UTF-8 "
+                       f"(in a spreadsheet program: \"CSV UTF-8\"): {text[:80]!r}")]
     return [_error(path, row, None, "(row)",
                    f"malformed CSV row ({exc}; truncated line or an unbalanced quote?): "
                    f"{text[:80]!r}")]

@@ -104,8 +104,8 @@ def register(app: typer.Typer) -> None:
         if people not in ("first", "all"):
             _fail("--people: first or all")
         try:
-            check_out(out, overwrite=overwrite)  # before the run, not after it
             sc = load_scenario(scenario)
+            check_out(out, overwrite=overwrite)  # before the run, not after it
         except (ScenarioError, RefusedOutput) as exc:
             _fail(str(exc))
             return
