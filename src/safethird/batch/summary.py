@@ -33,7 +33,7 @@ def render(counts: pl.DataFrame, result: BatchResult | None = None) -> str:
     lines = []
     if result is not None:
         lines.append(f"{result.rows_in:,} rows in: {result.rows_out:,} decided → {result.out}, "
-                     f"{result.rows_error:,} errors → {result.errors_path} "
+                     f"{result.rows_error:,} with errors → {result.errors_path} "
                      f"({result.seconds:.2f} s, {result.rows_per_second:,.0f} rows/s)")
         if result.error_fields:
             top = sorted(result.error_fields.items(), key=lambda kv: -kv[1])[:8]
