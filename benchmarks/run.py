@@ -103,7 +103,7 @@ def main() -> None:
     commands = {
         "floor": [py, "-c", IO_FLOOR, str(src), str(out / "floor.parquet")],
         "ours": [py, "-m", "safethird.cli", "batch", str(src), "--out",
-                 str(out / "ours.parquet"), "--quiet"],
+                 str(out / "ours.parquet"), "--quiet", "--as-of-from-rows"],
         "peer": [py, str(HERE / "openfisca_peer.py"), str(src), str(out / "peer.parquet")],
     }
     runs: dict[str, list[tuple[float, float]]] = {k: [] for k in commands}

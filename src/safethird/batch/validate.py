@@ -76,7 +76,8 @@ def flatten(frame: pl.DataFrame) -> pl.DataFrame:
                                    for f in fields).drop(c)
 
 
-BOOL_WORDS = {"true": True, "false": False, "yes": True, "no": False, "1": True, "0": False}
+TRUE_WORDS = ("true", "True", "TRUE", "yes", "Yes", "YES", "1")
+FALSE_WORDS = ("false", "False", "FALSE", "no", "No", "NO", "0")
 BOOL_MESSAGE = "Input should be a valid boolean (true or false)"
 
 
@@ -90,8 +91,9 @@ def _as_bool(c: str, dtype: pl.DataType, table: bool = False
         "not a yes/no value (true, false, yes, no, 1, 0; empty for unknown)"
     if dtype == pl.String:
         if table:
-            value = col.str.to_lowercase().replace_strict(
-                BOOL_WORDS, default=None, return_dtype=pl.Boolean)
+            value = pl.when(col.is_in(_series(TRUE_WORDS).implode())).then(True) \
+                .when(col.is_in(_series(FALSE_WORDS).implode())).then(False) \
+                .otherwise(pl.lit(None, dtype=pl.Boolean))
         else:
             value = pl.when(col == "true").then(True).when(col == "false").then(False) \
                 .otherwise(pl.lit(None, dtype=pl.Boolean))
@@ -103,7 +105,8 @@ def _as_bool(c: str, dtype: pl.DataType, table: bool = False
     return pl.lit(None, dtype=pl.Boolean), col.is_not_null(), message
 
 
-ZERO_TIME = r"^(\d{4}-\d{2}-\d{2})(?:[ T]00:00(?::00(?:\.0+)?)?)?$"
+ZERO_TIMES = ("", " 00:00:00", "T00:00:00", " 00:00", "T00:00", " 00:00:00.000",
+              "T00:00:00.000")
 
 
 def _as_date(col: pl.Expr, dtype: pl.DataType, table: bool = False
@@ -114,7 +117,11 @@ def _as_date(col: pl.Expr, dtype: pl.DataType, table: bool = False
         return col.dt.date(), col.is_not_null() & (col.dt.time() != dt.time(0))
     if dtype == pl.String:
         # a spreadsheet exports a date cell as 2019-12-10 00:00:00: the zero time is dropped
-        text = col.str.extract(ZERO_TIME, 1) if table else col
+        # (plain slices and a set look-up: cheaper than a regex over every cell)
+        text = col
+        if table:
+            text = pl.when(col.str.slice(10).is_in(_series(ZERO_TIMES).implode())) \
+                .then(col.str.head(10))
         value = pl.when(text.str.contains(ISO_DATE)).then(
             text.str.to_date("%Y-%m-%d", strict=False))
         return value, col.is_not_null() & (col != "") & value.is_null()
@@ -376,21 +383,28 @@ def spreadsheet(frame: pl.DataFrame) -> tuple[pl.DataFrame, bool]:
     ``route.1.country``, ``route.1.entered``, … columns for the route. Returns the frame and
     whether the route came in numbered columns (errors then name those columns)."""
     text = [c for c, t in frame.schema.items() if t == pl.String and c not in (ROW, FILE)]
-    frame = frame.with_columns(
-        pl.when(pl.col(c).str.strip_chars() != "").then(pl.col(c).str.strip_chars()).alias(c)
-        for c in text)
+    if text:  # trimmed only where some cell needs it (finding out costs less than trimming)
+        padded = frame.select(pl.any_horizontal(
+            pl.col(c).str.starts_with(p) | pl.col(c).str.ends_with(p) for p in (" ", "\t"))
+            .any().alias(c) for c in text).row(0, named=True)
+        frame = frame.with_columns(
+            pl.when(pl.col(c).str.strip_chars() != "").then(pl.col(c).str.strip_chars())
+            .alias(c) for c in text if padded[c])
     if "id" in frame.columns and frame.schema["id"].is_integer():
         frame = frame.with_columns(pl.col("id").cast(pl.String))
-    listed = pl.col("nationalities")
-    if frame.schema.get("nationalities") == pl.String:
+    listed, route = pl.col("nationalities"), pl.col("route")
+    # the short forms (HN;GT, GT;MX) are rewritten as JSON only when some cell uses them
+    short = {c: frame.select((pl.col(c).is_not_null() & ~pl.col(c).str.contains(r"^[\[{]"))
+                             .any()).item()
+             for c in ("nationalities", "route") if frame.schema.get(c) == pl.String}
+    if short.get("nationalities"):
         items = listed.str.replace_all(",", ";").str.split(";").list.eval(
             _json_item(pl.element().str.strip_chars()))
         frame = frame.with_columns(
             pl.when(listed.str.contains(r"^[\[{]")).then(listed)
             .otherwise(pl.concat_str(pl.lit("["), items.list.join(", "), pl.lit("]")))
             .alias("nationalities"))
-    if frame.schema.get("route") == pl.String:
-        route = pl.col("route")
+    if short.get("route"):
         legs = route.str.replace_all(",", ";").str.split(";").list.eval(
             pl.concat_str(pl.lit('{"country": '), _json_item(pl.element().str.strip_chars()),
                           pl.lit("}")))
