@@ -225,6 +225,10 @@ def _register_simulation() -> None:
 
 _register_simulation()
 
+from safethird.web.commands import register as _register_workspace  # noqa: E402
+
+_register_workspace(app)  # serve, users, audit, store
+
 
 def main() -> None:
     try:
