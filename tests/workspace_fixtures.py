@@ -68,3 +68,33 @@ def store(db_url: str) -> Iterator[Store]:
     s = Store(db_url, keys=KEYS)
     yield s
     s.dispose()
+
+
+class Org:
+    """An organisation with one user per role, and their API tokens."""
+
+    def __init__(self, store: Store, name: str):
+        from safethird.store import accounts
+
+        self.tokens: dict[str, str] = {}
+        with store.session() as s:
+            for role in ("viewer", "screener", "admin"):
+                user = accounts.add_user(s, f"{role}@{name}.org", "a long password",
+                                         org=name, role=role)
+                self.tokens[role] = accounts.new_token(s, user)
+
+    def auth(self, role: str = "screener") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[role]}"}
+
+
+@pytest.fixture
+def api(store: Store):
+    """A test client on the API over a fresh store, with two organisations."""
+    from fastapi.testclient import TestClient
+
+    from safethird.api import create_app
+
+    client = TestClient(create_app(store), raise_server_exceptions=False)
+    client.org_a, client.org_b = Org(store, "a"), Org(store, "b")
+    yield client
+    client.close()

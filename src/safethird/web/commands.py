@@ -144,7 +144,41 @@ def store_migrate() -> None:
         typer.echo("schema up to date")
 
 
+@contextmanager
+def _quiet_store_errors() -> Iterator[None]:
+    from safethird.store import StoreError
+
+    try:
+        yield
+    except StoreError as exc:
+        _fail(exc.message)
+
+
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port.")] = 8000,
+) -> None:
+    """Serve the workspace and the REST API (/v1, docs at /docs) on SAFETHIRD_DATABASE_URL
+    (default: the SQLite file safethird.db in the working folder)."""
+    import uvicorn
+
+    from safethird.store.db import database_url
+
+    with _store() as store:
+        with _quiet_store_errors():
+            store.cipher  # noqa: B018  (no key: refuse to start, rather than fail on a case)
+        from safethird.web.app import create_workspace
+
+        app = create_workspace(store)
+        shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
+        typer.echo(f"safethird workspace on {database_url().split('?')[0]}: "
+                   f"http://{shown}:{port}/  (API: /v1, docs: /docs)")
+        # access lines carry method, path and status only: no body, so no facts
+        uvicorn.run(app, host=host, port=port, log_level="info", server_header=False)
+
+
 def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
     app.add_typer(users_app, name="users")
     app.add_typer(audit_app, name="audit")
     app.add_typer(store_app, name="store")
