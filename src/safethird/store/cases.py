@@ -60,11 +60,13 @@ class CaseView:
     version: int
     created_at: dt.datetime
     updated_at: dt.datetime
+    dont_know: list[str]
 
 
 def _view(c: Case, cipher: Cipher) -> CaseView:
+    interview = cipher.decrypt(c.interview_enc) if c.interview_enc else {}
     return CaseView(c.public_id, cipher.decrypt(c.label_enc), cipher.decrypt(c.facts_enc),
-                    c.version, c.created_at, c.updated_at)
+                    c.version, c.created_at, c.updated_at, interview.get("dont_know", []))
 
 
 def _label(label: Any) -> str:
@@ -114,8 +116,10 @@ def listing(s: Session, cipher: Cipher, user: User, *, offset: int = 0, limit: i
 
 
 def update(s: Session, cipher: Cipher, user: User, case_id: str, *, version: int,
-           facts: Any = None, label: Any = None) -> CaseView:
-    """Replace a case's facts (and/or label) if it is still at ``version``; else Conflict."""
+           facts: Any = None, label: Any = None, dont_know: list[str] | None = None
+           ) -> CaseView:
+    """Replace a case's facts (and/or label, and/or the facts answered "don't know") if it
+    is still at ``version``; else Conflict."""
     require(user, "write")
     c = _row(s, user, case_id)
     if c.version != version:
@@ -126,6 +130,8 @@ def update(s: Session, cipher: Cipher, user: User, case_id: str, *, version: int
     new = canonical_facts(facts) if facts is not None else old
     if label is not None:
         c.label_enc = cipher.encrypt(_label(label))
+    if dont_know is not None:
+        c.interview_enc = cipher.encrypt({"dont_know": sorted(set(dont_know))})
     c.facts_enc, c.updated_at, c.updated_by = cipher.encrypt(new), utcnow(), user.id
     s.flush()  # the version check happens in this UPDATE (StaleDataError on a lost race)
     changed = _history(s, cipher, user, c, old, new)
@@ -216,13 +222,13 @@ def reencrypt(s: Session, cipher: Cipher) -> int:
     Core UPDATEs: a rotation changes ciphertext only, so it must not bump a case's version
     (which would refuse a screener's save) nor touch what the immutability trigger guards."""
     n = 0
-    for model, cols in ((Case, ("label_enc", "facts_enc")),
+    for model, cols in ((Case, ("label_enc", "facts_enc", "interview_enc")),
                         (FactChange, ("old_enc", "new_enc")),
                         (DeterminationRecord, ("facts_enc", "result_enc"))):
         table = model.__table__
         for row in s.execute(select(table.c.id, *(table.c[c] for c in cols))).all():
             stale = {c: cipher.rotate(row[i + 1]) for i, c in enumerate(cols)
-                     if not cipher.is_current(row[i + 1])}
+                     if row[i + 1] is not None and not cipher.is_current(row[i + 1])}
             if stale:
                 s.execute(sql_update(table).where(table.c.id == row[0]).values(**stale))
                 n += len(stale)

@@ -75,6 +75,8 @@ class Case(Base):
     org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     label_enc: Mapped[bytes] = mapped_column(LargeBinary)
     facts_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    # the interview's state: {"dont_know": [fact paths]} (encrypted; added in migration 0002)
+    interview_enc: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     # optimistic locking: every UPDATE says "WHERE version = <the version read>"
     version: Mapped[int] = mapped_column(Integer, nullable=False)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
