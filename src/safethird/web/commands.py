@@ -177,6 +177,36 @@ def serve(
         uvicorn.run(app, host=host, port=port, log_level="info", server_header=False)
 
 
+DEMO_ORG, DEMO_USER, DEMO_PASSWORD = "Demo Legal Aid", "demo@example.org", "demo-password"
+
+
+@store_app.command("seed-demo")
+def store_seed_demo(
+    examples: Annotated[str, typer.Option("--examples", help="Folder of example cases.")]
+    = "examples",
+) -> None:
+    """Add the demo organisation, its login and the example cases (once; later runs keep
+    what is there)."""
+    import json
+    from pathlib import Path
+
+    from safethird.store import accounts, cases
+    from safethird.store.errors import StoreError
+
+    with _store() as store, store.session() as s:
+        try:
+            user = accounts.user_by_email(s, DEMO_USER)
+            typer.echo(f"demo login: {DEMO_USER} / {DEMO_PASSWORD} (already there)")
+            return
+        except StoreError:
+            user = accounts.add_user(s, DEMO_USER, DEMO_PASSWORD, org=DEMO_ORG, role="screener")
+        for path in sorted(Path(examples).glob("*.json")):
+            facts = json.loads(path.read_text(encoding="utf-8"))
+            cases.create(s, store.cipher, user, facts, path.stem.replace("-", " "))
+        cases.create(s, store.cipher, user, {}, "new walk-in (nothing known yet)")
+        typer.echo(f"demo login: {DEMO_USER} / {DEMO_PASSWORD} (organisation {DEMO_ORG})")
+
+
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
     app.add_typer(users_app, name="users")
