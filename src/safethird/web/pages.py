@@ -68,6 +68,7 @@ def router(store: Store, sessions: Sessions) -> APIRouter:
         html = env.get_template(template).render(
             request=request, csrf=sess.csrf, lang=lang, languages=LANGUAGES, flash=flash,
             countries=interview.country_names(), choices=interview.CHOICES,
+            question_texts=interview.QUESTIONS,
             status_words=STATUS_WORDS, finding_titles=FINDING_TITLES,
             value_text=lambda v, k: _fact_value_text(v, k, gettext), quote=quote, **ctx)
         response = HTMLResponse(html, status_code=status)
@@ -183,9 +184,16 @@ def router(store: Store, sessions: Sessions) -> APIRouter:
         given = [(p, v, interview.kind(p)) for p, v in cases.flatten(view.facts).items()
                  if p != "route" and not p.startswith("route[")]
         open_unknown = [p for p in result["missing_facts"] if p in dont_know]
+        # any other fact the screener knows may be given too (and must be, when the engine
+        # names no question but the outcome is still undetermined)
+        other = [k for k in interview.QUESTIONS if "[" not in k and "*" not in k
+                 and k != "as_of" and interview.get_fact(view.facts, k) is None]
+        undecided = result["pathway"] == "undetermined" or any(
+            f["status"] == "unknown" for f in result["findings"].values())
         return render(request, sess, "case.html", status=status, user=user, case=view,
                       d=result, question=q, error=error, given=given,
                       open_unknown=open_unknown, route=view.facts.get("route"),
+                      other_facts=other, undecided=undecided,
                       can_write=user.role != "viewer")
 
     @r.get("/cases/{case_id}")
@@ -236,8 +244,6 @@ def router(store: Store, sessions: Sessions) -> APIRouter:
                 return refused(request, sess, 404, exc.message)
             except Forbidden as exc:
                 return refused(request, sess, 403, exc.message)
-            except (KeyError, ValueError):
-                return refused(request, sess, 400, "That question does not exist.")
             except Conflict:
                 sess.flash = ("Someone else changed this case while you were answering; "
                               "here it is as it is now. Give your answer again if it is "
@@ -247,6 +253,8 @@ def router(store: Store, sessions: Sessions) -> APIRouter:
                 message = exc.message if isinstance(exc, StoreError) else str(exc)
                 return case_page(request, sess, user, view, fact=fact, error=message,
                                  status=422)
+            except (KeyError, ValueError):  # a fact or version that no form of ours sends
+                return refused(request, sess, 400, "That question does not exist.")
         return redirect(request, sess, f"/cases/{case_id}")
 
     @r.post("/cases/{case_id}/route")
