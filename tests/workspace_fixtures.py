@@ -6,15 +6,22 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import httpx2 as httpx
 import pytest
 from cryptography.fernet import Fernet
 
 from safethird.store import Store
 from safethird.store.passwords import use_cheap_parameters
 
+ROOT = Path(__file__).resolve().parent.parent
 PG_SERVER = os.environ.get("SAFETHIRD_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 KEYS = [Fernet.generate_key().decode()]
 
@@ -98,3 +105,44 @@ def api(store: Store):
     client.org_a, client.org_b = Org(store, "a"), Org(store, "b")
     yield client
     client.close()
+
+
+@dataclass
+class Server:
+    url: str
+    token: str
+    db_url: str
+    proc: subprocess.Popen | None = None
+    log: Path | None = None
+
+    def start(self) -> None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        env = dict(os.environ, SAFETHIRD_DATABASE_URL=self.db_url,
+                   SAFETHIRD_FACT_KEYS=",".join(KEYS))
+        env["PYTHONPATH"] = str(ROOT / "src") + os.pathsep + env.get("PYTHONPATH", "")
+        out = self.log.open("ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", "safethird.cli", "serve",
+                                      "--port", str(port)], env=env, stdout=out,
+                                     stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/v1/variants", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.2)
+            if self.proc.poll() is not None:
+                break
+        raise AssertionError(f"the server did not start: {self.log.read_text()[-2000:]}")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=20)
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
