@@ -162,6 +162,9 @@ def test_a_new_user_decides_a_case_edits_an_answer_and_prints_the_memo(page, ser
     assert asked[0] == "unaccompanied_child"
     page.get_by_text("Decided: no unknown fact can change this outcome.").wait_for()
     assert page.locator(".pathway").inner_text() == "aca_transfer"
+    page.get_by_role("button", name="Keep this determination").click()
+    page.locator("#redecided").wait_for()
+    axe_clean(page, "kept determination")
     shot(page, "03-decided")
 
     # change an answer: a fear of Guatemala established → not sent there

@@ -234,3 +234,37 @@ def test_the_spanish_catalogue_follows_the_glossary() -> None:
         for m in _msgids():
             if term["en"].lower() in m.lower():
                 assert term["es"].lower() in es.gettext(m).lower(), (term, m)
+
+
+def test_a_kept_determination_is_redecided_under_the_current_law(web, monkeypatch) -> None:
+    b = web()
+    b.login("s@a.org")
+    case = b.post("/cases", label="x").url.path.rsplit("/", 1)[1]
+    for fact in ("unaccompanied_child", "fear_claimed"):
+        b.post(f"/cases/{case}/answer", fact=fact, version=b.field("version"), value="no")
+    page = b.post(f"/cases/{case}/keep").text
+    assert "no_fear_claim</code></td>" in page
+    assert "Nothing changed: same law version, same engine, same outcome." in page
+    # the law changes (here: a variant stands in for a new law version and outcome)
+    from safethird.api import engine
+
+    real = engine.determine
+
+    def changed_law(facts, **kw):
+        d = real(facts, **kw)
+        return d | {"law_version": "newer-law", "pathway": "credible_fear_asylum"}
+
+    monkeypatch.setattr(engine, "determine", changed_law)
+    page = b.get(f"/cases/{case}").text
+    redecided = page.split('id="redecided"', 1)[1].split("</ul>", 1)[0]
+    assert "newer-law" in redecided and "no_fear_claim</code> → <code>credible_fear_asylum" \
+        in redecided
+
+
+def test_the_language_switch_returns_only_to_a_page_of_this_server(web) -> None:
+    b = web()
+    for referer, target in (("http://testserver/cases/c1?fact=x", "/cases/c1?fact=x"),
+                            ("http://testserver//evil.example/", "/cases"),
+                            ("https://evil.example", "/cases")):
+        r = b.c.get("/language/es", headers={"referer": referer}, follow_redirects=False)
+        assert (r.status_code, r.headers["location"]) == (303, target)

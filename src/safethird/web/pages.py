@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -136,9 +136,13 @@ def router(store: Store, sessions: Sessions) -> APIRouter:
         sess = sessions.load(request)
         if lang in LANGUAGES:
             sess.lang = lang
-        back = request.headers.get("referer") or "/cases"
-        path = "/" + back.split("://", 1)[-1].split("/", 1)[-1] if "://" in back else back
-        return redirect(request, sess, path if path.startswith("/") else "/cases")
+        # back to the page the switch was on, if it is a page of this server (never an open
+        # redirect to another host, nor a "//host" path)
+        back = urlsplit(request.headers.get("referer") or "")
+        path = back.path + (f"?{back.query}" if back.query else "")
+        local = back.netloc == request.url.netloc and path.startswith("/") \
+            and not path.startswith(("//", "/\\"))
+        return redirect(request, sess, path if local else "/cases")
 
     # --- cases ------------------------------------------------------------------------------
 
@@ -176,6 +180,9 @@ def router(store: Store, sessions: Sessions) -> APIRouter:
                   status: int = 200) -> HTMLResponse:
         d = engine.decision(view.facts)
         result = d.to_dict()
+        with store.session() as s:
+            kept, _ = cases.determinations(s, store.cipher, user, view.id, limit=20)
+        redecided = redecide(kept[0]) if kept else None
         dont_know = set(view.dont_know)
         if fact:
             q = interview.question(fact, result, view.facts)
@@ -191,10 +198,47 @@ def router(store: Store, sessions: Sessions) -> APIRouter:
         undecided = result["pathway"] == "undetermined" or any(
             f["status"] == "unknown" for f in result["findings"].values())
         return render(request, sess, "case.html", status=status, user=user, case=view,
-                      d=result, question=q, error=error, given=given,
+                      d=result, question=q, error=error, given=given, kept=kept,
+                      redecided=redecided,
                       open_unknown=open_unknown, route=view.facts.get("route"),
                       other_facts=other, undecided=undecided,
                       can_write=user.role != "viewer")
+
+    def redecide(kept: dict[str, Any]) -> dict[str, Any]:
+        """The kept determination's facts and date decided again under the current law and
+        engine: what changed."""
+        then = kept["determination"]
+        now = engine.determine(kept["facts"], as_of=dt.date.fromisoformat(kept["as_of"]),
+                               variant=kept["variant"])
+        findings = [(name, then["findings"].get(name, {}).get("status"),
+                     then["findings"].get(name, {}).get("reason"), f["status"], f["reason"])
+                    for name, f in now["findings"].items()]
+        return {"law": (then["law_version"], now["law_version"]),
+                "engine": (then["engine_version"], now["engine_version"]),
+                "pathway": (then["pathway"], now["pathway"]),
+                "findings": [f for f in findings if f[1:3] != f[3:5]]}
+
+    @r.post("/cases/{case_id}/keep")
+    async def keep(request: Request, case_id: str) -> Response:
+        sess = sessions.load(request)
+        form = await posted(request, sess)
+        if form is None:
+            return refused(request, sess, 400, "The form expired: reload the page and try again.")
+        with store.session() as s:
+            user = login_user(s, sess)
+            if user is None:
+                return need_login(request, sess)
+            try:
+                view = cases.read(s, store.cipher, user, case_id)
+                cases.record_determination(s, store.cipher, user, case_id,
+                                           engine.determine(view.facts), version=view.version)
+            except NotFound as exc:
+                return refused(request, sess, 404, exc.message)
+            except Forbidden as exc:
+                return refused(request, sess, 403, exc.message)
+            except Conflict:
+                sess.flash = "Someone else changed this case meanwhile; here it is as it is now."
+        return redirect(request, sess, f"/cases/{case_id}#kept")
 
     @r.get("/cases/{case_id}")
     def case_view(request: Request, case_id: str) -> Response:
@@ -250,11 +294,13 @@ def router(store: Store, sessions: Sessions) -> APIRouter:
                               "still needed.")
                 return redirect(request, sess, f"/cases/{case_id}")
             except (interview.AnswerError, StoreError) as exc:
-                message = exc.message if isinstance(exc, StoreError) else str(exc)
-                return case_page(request, sess, user, view, fact=fact, error=message,
-                                 status=422)
+                wrong = exc.message if isinstance(exc, StoreError) else str(exc)
             except (KeyError, ValueError):  # a fact or version that no form of ours sends
                 return refused(request, sess, 400, "That question does not exist.")
+            else:
+                wrong = None
+        if wrong is not None:  # shown again with the reason, outside the write transaction
+            return case_page(request, sess, user, view, fact=fact, error=wrong, status=422)
         return redirect(request, sess, f"/cases/{case_id}")
 
     @r.post("/cases/{case_id}/route")
@@ -282,9 +328,11 @@ def router(store: Store, sessions: Sessions) -> APIRouter:
                 sess.flash = "Someone else changed this case meanwhile; here it is as it is now."
                 return redirect(request, sess, f"/cases/{case_id}")
             except (interview.AnswerError, StoreError, ValueError) as exc:
-                message = exc.message if isinstance(exc, StoreError) else str(exc)
-                return case_page(request, sess, user, view, fact="route", error=message,
-                                 status=422)
+                wrong = exc.message if isinstance(exc, StoreError) else str(exc)
+            else:
+                wrong = None
+        if wrong is not None:
+            return case_page(request, sess, user, view, fact="route", error=wrong, status=422)
         return redirect(request, sess, f"/cases/{case_id}#route")
 
     @r.get("/cases/{case_id}/memo")
