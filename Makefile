@@ -24,12 +24,20 @@ env: $(UV)
 env-dev: $(UV)
 	$(UV) sync --frozen --python $(PYTHON) --extra dev --quiet
 
-# The main job on embedded defaults: check the law data, then decide the bundled example cases.
+# The main job on embedded defaults: check the law data, decide the bundled example cases, then
+# serve the workspace on the SQLite file safethird.db with a demo login and the examples as cases
+# (the facts key of the demo is kept in .cache/demo-fact-keys unless SAFETHIRD_FACT_KEYS is set).
+run: export SAFETHIRD_FACT_KEYS_FILE ?= $(CURDIR)/.cache/demo-fact-keys
 run: env
 	$(BIN)/safethird law check
 	@for case in examples/*.json; do \
 	  echo; echo "════ $$case"; $(BIN)/safethird decide "$$case" || exit $$?; \
 	done
+	@mkdir -p .cache
+	@test -n "$$SAFETHIRD_FACT_KEYS" || test -s "$$SAFETHIRD_FACT_KEYS_FILE" || \
+	  (umask 077; $(BIN)/safethird store new-key > "$$SAFETHIRD_FACT_KEYS_FILE")
+	$(BIN)/safethird store seed-demo
+	$(BIN)/safethird serve
 
 test: env-dev
 	$(BIN)/ruff check src tests benchmarks

@@ -149,6 +149,12 @@ def main() -> None:
     print(f"5. Dask, 2-worker LocalCluster: {dask_s:.2f} s ({ROWS / dask_s:,.0f} cases/s), "
           f"{dask_s / ours_s:.2f}× the local run")
 
+    if os.environ.get("SAFETHIRD_BENCH_API", "1") != "0":
+        from bench_api import main as api_main
+
+        print("\n— REST API —")
+        api_main()
+
     if os.environ.get("SAFETHIRD_BENCH_FLOW", "1") == "0":
         return
     try:

@@ -4,3 +4,6 @@ import os
 
 os.environ.setdefault("MPLCONFIGDIR", os.path.join(os.path.dirname(__file__), "..", ".cache",
                                                    "matplotlib"))
+
+# the workspace's fixtures (store on SQLite and PostgreSQL, API clients)
+pytest_plugins = ["workspace_fixtures"]

@@ -362,6 +362,10 @@ def _register_simulation() -> None:
 
 _register_simulation()
 
+from safethird.web.commands import register as _register_workspace  # noqa: E402
+
+_register_workspace(app)  # serve, users, audit, store
+
 
 def main(argv: list[str] | None = None) -> None:
     """Run the command; every error is one line on stderr (usage errors too, not Click's

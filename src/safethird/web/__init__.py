@@ -1,0 +1,1 @@
+"""The workspace: the commands that run it (``serve``, ``users``, ``audit``, ``store``)."""
