@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -28,13 +28,23 @@ from safethird.flow.network import (
     timeseries,
 )
 from safethird.flow.overlays import scenario_law
-from safethird.flow.queues import NEVER, in_stage
+from safethird.flow.queues import NEVER, in_stage, per_day
 from safethird.flow.scenario import PARTNERS, Scenario
+from safethird.flow.tracks import (
+    OUTCOME_CODES,
+    TRACK_CODES,
+    TrackPeople,
+    TrackResult,
+    assign,
+    month_of,
+)
+from safethird.flow.tracks import outcomes as track_outcomes
 from safethird.population.rates import PATHWAY_CODES, decide_encounters
 from safethird.population.synthesize import Encounters, encounters
 
 METRICS = ("transfers", "applied_in_partner", "partner_backlog_end", "detention_peak",
-           "wait_days_transfer")
+           "wait_days_transfer", "transfers_family_units", "released", "mpp_enrolled",
+           "pacr_harp_processed", "family_detention_peak")
 
 
 @dataclass
@@ -46,6 +56,7 @@ class Replication:
     cap: Capacities
     draws: Draws
     outcome: Outcome
+    tracks: TrackResult | None = None
 
 
 def people_arrays(enc: Encounters, pathway: np.ndarray, partner: np.ndarray,
@@ -71,7 +82,38 @@ def replicate(sc: Scenario, index: int, seed: int | None, replications: int) -> 
     people = people_arrays(enc, pathway, partner, applies)
     cap = capacities(sc, PARTNERS)
     draws = draw(sc, people, PARTNERS, rng)
-    return Replication(index, enc, pathway, people, cap, draws, run(people, cap, draws))
+    if sc.tracks is None:
+        return Replication(index, enc, pathway, people, cap, draws, run(people, cap, draws))
+    tp = TrackPeople(people.arrival, people.group, enc.column("citizenship").astype(str),
+                     enc.column("sector").astype(str), enc.fear_claimed, people.threshold)
+    # the agreement's queue first: its families hold family beds before the policy runs
+    aca_only = replace(people, credible_fear=np.zeros(len(people.arrival), bool))
+    pre = run(aca_only, cap, draws)
+    fam_held = _held(pre, people.group == 1, sc.horizon)
+    track, beds = assign(sc, tp, fam_held, rng)
+    adult = track == TRACK_CODES.index("adult_detention")
+    people = replace(people, credible_fear=people.credible_fear & adult)
+    out = run(people, cap, draws)
+    det_enter, det_left = out.stages["detention"]
+    ts_left = out.stages["threshold_screening"][1]
+    fl_enter, fl_left = out.stages["transfer"]
+    aca_left = np.where(fl_enter != NEVER, fl_left, ts_left)
+    adult_left = np.where(det_enter != NEVER, det_left, out.stages["credible_fear"][1])
+    leave, outcome = track_outcomes(sc, tp, track, out.transferred, out.released, aca_left,
+                                    adult_left, rng)
+    fam = track == TRACK_CODES.index("family_detention")
+    held = _held(out, people.group == 1, sc.horizon) + in_stage(
+        np.where(fam, people.arrival, NEVER), np.where(fam, leave, NEVER), sc.horizon)
+    tr = TrackResult(track, leave, outcome, beds, held)
+    return Replication(index, enc, pathway, people, cap, draws, out, tr)
+
+
+def _held(out: Outcome, family: np.ndarray, horizon: int) -> np.ndarray:
+    """Families held awaiting a transfer flight, per day."""
+    enter = out.stages["transfer"][0]
+    det_enter, det_left = out.stages["detention"]
+    sel = family & (enter != NEVER)
+    return in_stage(np.where(sel, det_enter, NEVER), np.where(sel, det_left, NEVER), horizon)
 
 
 def metrics(sc: Scenario, rep: Replication) -> dict[str, dict[str, Any]]:
@@ -94,11 +136,46 @@ def metrics(sc: Scenario, rep: Replication) -> dict[str, dict[str, Any]]:
         stock = in_stage(det_enter[held], det_left[held], sc.horizon)
         out["detention_peak"][label] = int(stock.max()) if len(stock) else 0
         out["wait_days_transfer"][label] = (o.transferred[flown] - p.arrival[flown]).tolist()
+        out["transfers_family_units"][label] = int((flown & (p.group == 1)).sum())
+        tr = rep.tracks
+        if tr is None:
+            out["released"][label] = int((sel & (o.released != NEVER)).sum())
+            for m in ("mpp_enrolled", "pacr_harp_processed", "family_detention_peak"):
+                out[m][label] = None
+            continue
+        rel = OUTCOME_CODES.index("released")
+        out["released"][label] = int((sel & (tr.outcome == rel)).sum())
+        out["mpp_enrolled"][label] = int((sel & (tr.track == TRACK_CODES.index("mpp"))).sum())
+        out["pacr_harp_processed"][label] = int(
+            (sel & (tr.track == TRACK_CODES.index("pacr_harp"))).sum())
+        if label == "all":
+            out["family_detention_peak"][label] = int(tr.family_held.max())
+        else:
+            fam = sel & (p.group == 1) & (o.stages["transfer"][0] != NEVER)
+            stock = in_stage(det_enter[fam], det_left[fam], sc.horizon)
+            out["family_detention_peak"][label] = int(stock.max()) if len(stock) else 0
     return out
 
 
-def _stats(values: Iterable[float]) -> dict[str, float | None]:
-    v = np.asarray(list(values), dtype=np.float64)
+def releases(sc: Scenario, rep: Replication) -> dict[tuple[str, str, str], int]:
+    """Released people by month of release × group × nationality."""
+    p = rep.people
+    if rep.tracks is None:
+        day, sel = rep.outcome.released, rep.outcome.released != NEVER
+    else:
+        tr = rep.tracks
+        sel = (tr.outcome == OUTCOME_CODES.index("released")) & (tr.leave != NEVER)
+        day = tr.leave
+    month = month_of(sc.start, np.where(sel, day, 0))[sel]
+    group = np.array(GROUP_CODES)[p.group[sel]]
+    nat = rep.enc.column("citizenship").astype(str)[sel]
+    keys, counts = np.unique(np.stack([month, group, nat]), axis=1, return_counts=True)
+    return {(str(a), str(b), str(c)): int(k) for (a, b, c), k in zip(keys.T, counts,
+                                                                        strict=True)}
+
+
+def _stats(values: Iterable[float | None]) -> dict[str, float | None]:
+    v = np.asarray([x for x in values if x is not None], dtype=np.float64)
     if len(v) == 0:
         return {"mean": None, "p05": None, "p50": None, "p95": None}
     return {"mean": float(v.mean()), "p05": float(np.percentile(v, 5)),
@@ -132,13 +209,56 @@ class RunResult:
     def metrics(self) -> dict[str, dict[str, dict]]:
         return summarize(self.per_rep)
 
+    def releases(self) -> list[dict[str, Any]]:
+        """Released people by month × group × nationality, mean over replications."""
+        total: dict[str, float] = {}
+        for r in self.per_rep:
+            for k, v in r.get("releases", {}).items():
+                total[k] = total.get(k, 0) + v
+        rows = [dict(zip(("month", "group", "nationality"), k.split("|"), strict=True))
+                | {"released": v / len(self.per_rep)} for k, v in sorted(total.items())]
+        return rows
+
 
 def replication_result(sc: Scenario, index: int, seed: int | None, replications: int,
                        keep_people: bool) -> tuple[dict, pl.DataFrame, pl.DataFrame | None]:
     rep = replicate(sc, index, seed, replications)
-    ts = timeseries(rep.outcome, rep.people, rep.cap, sc.start).with_columns(
-        pl.lit(index, dtype=pl.Int32).alias("replication"))
-    return metrics(sc, rep), ts, (people_table(sc, rep) if keep_people else None)
+    ts = timeseries(rep.outcome, rep.people, rep.cap, sc.start)
+    if rep.tracks is not None:
+        ts = ts.join(track_timeseries(sc, rep), on=["date", "partner"], how="left",
+                     maintain_order="left")
+    ts = ts.with_columns(pl.lit(index, dtype=pl.Int32).alias("replication"))
+    m = metrics(sc, rep)
+    m["releases"] = {"|".join(k): v for k, v in releases(sc, rep).items()}
+    return m, ts, (people_table(sc, rep) if keep_people else None)
+
+
+def track_timeseries(sc: Scenario, rep: Replication) -> pl.DataFrame:
+    """Per day × partner label: people on each track (stock), people entering each track,
+    people reaching each outcome, and the family beds and families held."""
+    tr, p, h = rep.tracks, rep.people, sc.horizon
+    assert tr is not None
+    dates = pl.date_range(sc.start, sc.start + dt.timedelta(days=h - 1), eager=True)
+    frames = []
+    for i, label in [*enumerate(PARTNERS), (-1, "all")]:
+        sel = np.ones(len(p.arrival), bool) if label == "all" else p.partner == i
+        cols: dict[str, np.ndarray] = {}
+        for k, t in enumerate(TRACK_CODES):
+            on = sel & (tr.track == k)
+            cols[f"track_{t}_entered"] = per_day(np.where(on, p.arrival, NEVER), h)
+            cols[f"track_{t}_in"] = in_stage(np.where(on, p.arrival, NEVER),
+                                             np.where(on, tr.leave, NEVER), h)
+        for k, o in enumerate(OUTCOME_CODES):
+            cols[f"outcome_{o}"] = per_day(np.where(sel & (tr.outcome == k), tr.leave,
+                                                    NEVER), h)
+        if label == "all":
+            cols["family_detention_held"] = tr.family_held
+            cols["family_detention_beds"] = (tr.family_beds if tr.family_beds is not None
+                                             else np.full(h, -1))
+        frames.append(pl.DataFrame({"date": dates, "partner": [label] * h}
+                                   | {k: np.asarray(v).astype(np.int64)
+                                      for k, v in cols.items()}))
+    return pl.concat(frames, how="diagonal")
 
 
 def simulate(sc: Scenario, replications: int = 1, seed: int | None = 0, *,
