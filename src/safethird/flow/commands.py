@@ -115,10 +115,13 @@ def register(app: typer.Typer) -> None:
         paths = write(result, out)
         summ = json.loads(paths["summary"].read_text())
         _print_metrics({sc.name: summ})
+        banner = ("PUBLISHED BASELINE" if summ["status"] == "published_baseline" else
+                  "COUNTERFACTUAL — not what happened")
+        typer.echo(f"{sc.name}: {banner}")
+        _print_releases(summ)
+        typer.echo("model against published figures:")
         for c in summ["checks"]:
-            typer.echo(f"  {c['metric']} ({c['partner']}): model {c['model_mean']:.1f} vs "
-                       f"published {c['published']:g} — "
-                       f"{'within' if c['within'] else 'OUTSIDE'} tolerance")
+            typer.echo(f"  {c['text']}")
         typer.echo(f"wrote {', '.join(str(p) for p in paths.values())}")
 
     @app.command()
@@ -146,6 +149,19 @@ def register(app: typer.Typer) -> None:
                 return
             out[ref] = summary(run(sc, replications, seed))
         _print_metrics(out)
+
+
+def _print_releases(summ: dict) -> None:
+    by_month: dict[str, dict[str, float]] = {}
+    for r in summ.get("releases", []):
+        by_month.setdefault(r["month"], {}).setdefault(r["group"], 0.0)
+        by_month[r["month"]][r["group"]] += r["released"]
+    if not by_month:
+        return
+    typer.echo("released by month (people; mean over replications):")
+    for month, by in sorted(by_month.items()):
+        parts = ", ".join(f"{g} {v:,.0f}" for g, v in sorted(by.items()))
+        typer.echo(f"  {month}  {sum(by.values()):>9,.0f}  ({parts})")
 
 
 def _print_metrics(summaries: dict[str, dict]) -> None:

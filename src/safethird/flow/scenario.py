@@ -140,6 +140,7 @@ class TrackRule(_Model):
                                                                    "family_unit")
     fear: bool | None = None                     # fear claimed; None = either
     share: Number | None = None                  # of the people who fit (default all)
+    per_day: Number | None = None                # admissions a day on this line
     basis: str                                   # why DHS put these people on this track
 
 

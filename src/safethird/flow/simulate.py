@@ -251,6 +251,9 @@ def track_timeseries(sc: Scenario, rep: Replication) -> pl.DataFrame:
         for k, o in enumerate(OUTCOME_CODES):
             cols[f"outcome_{o}"] = per_day(np.where(sel & (tr.outcome == k), tr.leave,
                                                     NEVER), h)
+        fam_flown = sel & (p.group == 1) & (rep.outcome.transferred != NEVER)
+        cols["transfers_family_units"] = per_day(np.where(fam_flown, rep.outcome.transferred,
+                                                          NEVER), h)
         if label == "all":
             cols["family_detention_held"] = tr.family_held
             cols["family_detention_beds"] = (tr.family_beds if tr.family_beds is not None

@@ -144,9 +144,14 @@ def assign(sc: Scenario, p: TrackPeople, aca_family_held: IntArray,
             continue
         name = rule.track
         take = np.ones(len(idx), bool)
+        if rule.per_day is not None:
+            line = daily_capacity(np.full(h, rule.per_day.value))
+            take &= _rank_in_day(idx, p.arrival) < line[p.arrival[idx]]
         if name in per_day_left:
             left = per_day_left[name]
-            rank = _rank_in_day(idx, p.arrival)
+            rank = np.cumsum(take) - 1        # rank within the day among those still taken
+            first = np.searchsorted(p.arrival[idx], p.arrival[idx], side="left")
+            rank = rank - np.concatenate([[0], np.cumsum(take)])[first]
             take &= rank < left[p.arrival[idx]]
             # what this line used is no longer there for the next line of the same track
             used = np.bincount(p.arrival[idx[take]], minlength=h)[:h]
