@@ -148,7 +148,50 @@ def register(app: typer.Typer) -> None:
                 _fail(str(exc))
                 return
             out[ref] = summary(run(sc, replications, seed))
-        _print_metrics(out)
+        _print_compare(out)
+
+
+def _cell(st: dict | None) -> str:
+    if not st or st["mean"] is None:
+        return "–"
+    if st["p05"] == st["p95"]:
+        return f"{st['mean']:,.1f}"
+    return f"{st['mean']:,.1f} [{st['p05']:,.0f}–{st['p95']:,.0f}]"
+
+
+def _print_compare(summaries: dict[str, dict]) -> None:
+    """Two scenarios side by side: each one's status, the difference B − A and the ratio
+    B / A of the means, and what the intervals are."""
+    from rich.console import Console
+    from rich.table import Table
+
+    (na, a), (nb, b) = list(summaries.items())[:2]
+    status = {"published_baseline": "published baseline", "counterfactual": "counterfactual"}
+    for n, s in ((na, a), (nb, b)):
+        typer.echo(f"{n}: {status.get(s.get('status', ''), 'unknown status')}, "
+                   f"{s['start']} to {s['end']}; intervals: "
+                   f"{s.get('intervals', 'one run: no interval')}")
+    table = Table("metric", "partner", f"A: {na}", f"B: {nb}", "B − A", "B / A",
+                  title="mean [p05–p95]; difference and ratio of the means")
+    for metric, by in a["metrics"].items():
+        for partner in by:
+            sa = a["metrics"].get(metric, {}).get(partner)
+            sb = b["metrics"].get(metric, {}).get(partner)
+            ca, cb = _cell(sa), _cell(sb)
+            if ca == "–" and cb == "–":
+                continue
+            ma = sa["mean"] if sa else None
+            mb = sb["mean"] if sb else None
+            diff = f"{mb - ma:+,.1f}" if ma is not None and mb is not None else "–"
+            ratio = (f"{mb / ma:,.2f}" if ma and mb is not None else
+                     "– (A is 0)" if ma == 0 and mb else "–")
+            if ma == 0 and mb == 0:
+                continue
+            table.add_row(metric, partner, ca, cb, diff, ratio)
+    Console(width=160).print(table)
+    if a["start"] != b["start"] or a["end"] != b["end"]:
+        typer.echo("note: the two scenarios cover different periods; their counts are not "
+                   "directly comparable")
 
 
 def _print_releases(summ: dict) -> None:

@@ -11,7 +11,6 @@ from safethird.flow.scenario import Check, Scenario
 from safethird.flow.simulate import RunResult
 from safethird.population.statistics import published
 
-
 # the timeseries column a windowed check sums (or, for a stock, averages) over its window
 _SERIES = {"transfers": "transfers", "transfers_family_units": "transfers_family_units",
            "released": "outcome_released", "mpp_enrolled": "track_mpp_entered",
