@@ -191,6 +191,9 @@ def run_simpy(people: PeopleArrays, cap: Capacities, draws: Draws) -> Outcome:
                 deadline = None
                 if group == 1:
                     deadline = screened_day + max(cap.family_limit - (screened_day - a), 0)
+                elif cap.adult_wait_limit.get(i) is not None:
+                    deadline = screened_day + max(cap.adult_wait_limit[i] - (screened_day - a),
+                                                  0)
                 how, d = yield from _wait(env, ev, deadline)
                 fl_left[k] = det_left[k] = in_horizon(d)
                 if how == "served":

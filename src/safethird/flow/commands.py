@@ -171,8 +171,10 @@ def _print_compare(summaries: dict[str, dict]) -> None:
         typer.echo(f"{n}: {status.get(s.get('status', ''), 'unknown status')}, "
                    f"{s['start']} to {s['end']}; intervals: "
                    f"{s.get('intervals', 'one run: no interval')}")
+    from rich.markup import escape
+
     table = Table("metric", "partner", f"A: {na}", f"B: {nb}", "B − A", "B / A",
-                  title="mean [p05–p95]; difference and ratio of the means")
+                  title=escape("mean [p05–p95]; difference and ratio of the means"))
     for metric, by in a["metrics"].items():
         for partner in by:
             sa = a["metrics"].get(metric, {}).get(partner)
@@ -187,7 +189,7 @@ def _print_compare(summaries: dict[str, dict]) -> None:
                      "– (A is 0)" if ma == 0 and mb else "–")
             if ma == 0 and mb == 0:
                 continue
-            table.add_row(metric, partner, ca, cb, diff, ratio)
+            table.add_row(metric, partner, escape(ca), escape(cb), diff, ratio)
     Console(width=160).print(table)
     if a["start"] != b["start"] or a["end"] != b["end"]:
         typer.echo("note: the two scenarios cover different periods; their counts are not "
@@ -212,7 +214,9 @@ def _print_metrics(summaries: dict[str, dict]) -> None:
     from rich.table import Table
 
     names = list(summaries)
-    table = Table("metric", "partner", *names, title="mean [p05–p95]")
+    from rich.markup import escape
+
+    table = Table("metric", "partner", *names, title=escape("mean [p05–p95]"))
     first = summaries[names[0]]["metrics"]
     for metric, by in first.items():
         for partner in by:
@@ -226,5 +230,5 @@ def _print_metrics(summaries: dict[str, dict]) -> None:
                 else:
                     cells.append(f"{st['mean']:,.1f} [{st['p05']:,.0f}–{st['p95']:,.0f}]")
             if any(c != "–" for c in cells):
-                table.add_row(metric, partner, *cells)
+                table.add_row(metric, partner, *(escape(c) for c in cells))
     Console(width=140).print(table)

@@ -88,6 +88,8 @@ class Capacities:
     family_limit: int
     # seats reserved for family units per day (FamilySeats); None = strict FIFO
     family_seats: dict[int, IntArray | None] = field(default_factory=dict)
+    # days from the encounter a single adult waits for a seat at most (None = no limit)
+    adult_wait_limit: dict[int, int | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -145,7 +147,9 @@ def capacities(sc: Scenario, partners: tuple[str, ...]) -> Capacities:
     return Capacities(h, partners, threshold, None if limit is None else round(limit.value),
                       daily_capacity(cf_rate), seats, ends, decisions, backlog, abandon,
                       (det[0], det[1], det[2]), round(sc.detention.family_limit_days.value),
-                      {i: family_seats(sc, p, seats[i]) for i, p in enumerate(partners)})
+                      {i: family_seats(sc, p, seats[i]) for i, p in enumerate(partners)},
+                      {i: (None if (w := sc.transfer_wait_limit_days.get(p)) is None
+                           else round(w.value)) for i, p in enumerate(partners)})
 
 
 def family_seats(sc: Scenario, partner: str, seats: IntArray) -> IntArray | None:
@@ -263,6 +267,10 @@ def _run(people: PeopleArrays, cap: Capacities, draws: Draws) -> Outcome:
         entry = np.where(bound, ts_served, NEVER)
         pat = np.where(bound & family, np.maximum(cap.family_limit - (ts_served - arrival), 0),
                        NEVER)
+        adult_limit = cap.adult_wait_limit.get(i)
+        if adult_limit is not None:
+            pat = np.where(bound & ~family,
+                           np.maximum(adult_limit - (ts_served - arrival), 0), pat)
         fam_seats = cap.family_seats.get(i)
         if fam_seats is None:
             q = serve(entry, cap.seats[i], pat)
@@ -270,7 +278,7 @@ def _run(people: PeopleArrays, cap: Capacities, draws: Draws) -> Outcome:
             # families first on their reserved seats; the seats they leave go to adults
             qf = serve(np.where(family, entry, NEVER), fam_seats, pat)
             used = per_day(qf.served, h)
-            qa = serve(np.where(family, NEVER, entry), cap.seats[i] - used, None)
+            qa = serve(np.where(family, NEVER, entry), cap.seats[i] - used, pat)
             q = QueueResult(np.where(family, qf.served, qa.served),
                             np.where(family, qf.left, qa.left))
         left = q.left.copy()

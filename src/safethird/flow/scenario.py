@@ -162,7 +162,9 @@ class TrackOutcome(_Model):
 
 
 class Tracks(_Model):
-    policy: tuple[TrackRule, ...]
+    # line id → line, in order (a mapping, so that a scenario extending another can change or
+    # remove one line by its id: `policy: {catch_and_release: {until: null}}`)
+    policy: dict[str, TrackRule]
     capacity: dict[str, TrackCapacity] = {}
     outcomes: dict[str, TrackOutcome] = {}
     # MPP court outcomes downstream (published rates, applied to the enrolled)
@@ -212,6 +214,9 @@ class Scenario(_Model):
     flights: dict[str, tuple[FlightPhase, ...]]
     partner_office: dict[str, PartnerOffice]
     family_seats: dict[str, FamilySeats] = {}
+    # being in scope is not being sent: a single adult not seated within this many days of the
+    # encounter leaves the agreement's queue (released, counted); families: the Flores limit
+    transfer_wait_limit_days: dict[str, Number] = {}
     tracks: Tracks | None = None
     checks: tuple[Check, ...] = ()
 

@@ -135,7 +135,7 @@ def assign(sc: Scenario, p: TrackPeople, aca_family_held: IntArray,
             beds_of[name] = np.full(h, round(cap.beds.value), dtype=np.int64)
             held[name] = (aca_family_held.copy() if name == "family_detention"
                           else np.zeros(h, dtype=np.int64))
-    for rule in sc.tracks.policy:
+    for rule in sc.tracks.policy.values():
         cand = todo & _fits(rule, p, sc)
         if rule.share is not None:
             cand = _share(cand, rule.share.value, rng)

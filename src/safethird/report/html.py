@@ -283,7 +283,7 @@ def write_report(result: Any, summ: dict[str, Any], path: Path) -> None:
     mode = ("deterministic (one run, no random draws)" if result.seed is None
             else f"{result.replications} replications, seed {result.seed}")
     policy = [] if sc.tracks is None else [
-        {"track": r.track, "when": f"{r.from_ or sc.start} to {r.until or sc.end}",
+        {"id": key, "track": r.track, "when": f"{r.from_ or sc.start} to {r.until or sc.end}",
          "who": ", ".join(x for x in (
              "sectors " + ", ".join(r.sectors) if r.sectors else "every sector",
              "nationalities " + ", ".join(r.nationalities) if r.nationalities else "",
@@ -292,7 +292,7 @@ def write_report(result: Any, summ: dict[str, Any], path: Path) -> None:
              "" if r.fear is None else ("fear claimed" if r.fear else "no fear claim")) if x),
          "share": None if r.share is None else r.share.value,
          "per_day": None if r.per_day is None else r.per_day.value, "basis": r.basis}
-        for r in sc.tracks.policy]
+        for key, r in sc.tracks.policy.items()]
     html = env.get_template("report.html.j2").render(
         sc=sc, summ=summ, mode=mode, plots=plots(result, summ), policy=policy,
         inputs=inputs_with_sources(summ))
