@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 
 from flow_simpy_model import run_simpy
+from flow_simpy_tracks import assign_simpy
 from safethird.flow.scenario import Number, load_scenario
-from safethird.flow.simulate import replicate
+from safethird.flow.simulate import _held, replicate
+from safethird.flow.tracks import TRACK_CODES, TrackPeople
 
 
 def _same(a, b) -> None:
@@ -44,3 +46,27 @@ def test_simpy_identical_with_screening_capacity_and_custody_limit():
     rep = replicate(sc, 0, 5, 1)
     assert rep.outcome.diverted.sum() > 0
     _same(rep.outcome, run_simpy(rep.people, rep.cap, rep.draws))
+
+
+@pytest.mark.parametrize("name", ["baseline-guatemala-2019", "honduras-2025-cap10"])
+def test_simpy_identical_with_family_seats_wait_limit_and_tracks(name):
+    """The family-seat discipline, the adults' wait limit and the track assignment (per-day
+    capacities, family beds shared with the agreement's queue): the same days and tracks."""
+    sc = load_scenario(name)
+    rep = replicate(sc, 0, None, 1)
+    sim = run_simpy(rep.people, rep.cap, rep.draws)
+    _same(rep.outcome, sim)
+    if sc.tracks is None:
+        assert any(v is not None for v in rep.cap.adult_wait_limit.values())
+        return
+    assert rep.cap.family_seats[0] is not None
+    assert (rep.outcome.transferred[rep.people.group == 1] >= 0).sum() > 200
+    enc = rep.enc
+    tp = TrackPeople(rep.people.arrival, rep.people.group,
+                     enc.column("citizenship").astype(str), enc.column("sector").astype(str),
+                     enc.fear_claimed, rep.people.threshold)
+    track, held = assign_simpy(sc, tp, _held(sim, rep.people.group == 1, sc.horizon))
+    bad = np.flatnonzero(track != rep.tracks.track)
+    assert len(bad) == 0, f"{len(bad)} people on another track, e.g. {bad[:5]}"
+    assert np.array_equal(held, rep.tracks.family_held)
+    assert (track == TRACK_CODES.index("family_detention")).sum() > 1000

@@ -170,6 +170,15 @@ class Tracks(_Model):
     # MPP court outcomes downstream (published rates, applied to the enrolled)
     mpp_court: dict[str, Number] = {}
 
+    def model_post_init(self, _: Any) -> None:
+        # beds are filled day by day; two lines filling the same beds would need a joint
+        # order within the day that the policy does not state
+        for name, cap in self.capacity.items():
+            lines = [k for k, r in self.policy.items() if r.track == name]
+            if cap.beds is not None and len(lines) > 1:
+                raise ValueError(f"track {name!r} has beds: give it one policy line, not "
+                                 f"{len(lines)} ({', '.join(lines)})")
+
 
 CHECK_METRICS = Literal["transfers", "applied_in_partner", "partner_backlog_end",
                         "detention_peak", "wait_days_transfer", "transfers_family_units",
