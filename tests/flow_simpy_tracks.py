@@ -41,6 +41,7 @@ def assign_simpy(sc: Scenario, p: TrackPeople, aca_family_held: np.ndarray
     code = {t: i for i, t in enumerate(TRACK_CODES)}
     track = np.full(n, code["release"], dtype=np.int64)
     rules = list(sc.tracks.policy.values())
+    sector, nationality = p.sector.tolist(), p.nationality.tolist()
     reached = [0] * len(rules)          # people who fit a share line so far (systematic)
     used_line: dict[tuple[int, int], int] = {}
     used_track: dict[tuple[str, int], int] = {}
@@ -70,7 +71,7 @@ def assign_simpy(sc: Scenario, p: TrackPeople, aca_family_held: np.ndarray
             track[k] = code["uac_referral"]
             return
         for j, r in enumerate(rules):
-            if not _fits(r, sc, day, str(p.sector[k]), str(p.nationality[k]), int(p.group[k]),
+            if not _fits(r, sc, day, sector[k], nationality[k], int(p.group[k]),
                          bool(p.fear[k])):
                 continue
             if r.share is not None and r.share.value < 1:

@@ -9,8 +9,8 @@ import pytest
 from flow_simpy_model import run_simpy
 from flow_simpy_tracks import assign_simpy
 from safethird.flow.scenario import Number, load_scenario
-from safethird.flow.simulate import _held, replicate
-from safethird.flow.tracks import TRACK_CODES, TrackPeople
+from safethird.flow.simulate import _held, replicate, track_people
+from safethird.flow.tracks import TRACK_CODES
 
 
 def _same(a, b) -> None:
@@ -61,10 +61,7 @@ def test_simpy_identical_with_family_seats_wait_limit_and_tracks(name):
         return
     assert rep.cap.family_seats[0] is not None
     assert (rep.outcome.transferred[rep.people.group == 1] >= 0).sum() > 200
-    enc = rep.enc
-    tp = TrackPeople(rep.people.arrival, rep.people.group,
-                     enc.column("citizenship").astype(str), enc.column("sector").astype(str),
-                     enc.fear_claimed, rep.people.threshold)
+    tp = track_people(rep.enc, rep.people)
     track, held = assign_simpy(sc, tp, _held(sim, rep.people.group == 1, sc.horizon))
     bad = np.flatnonzero(track != rep.tracks.track)
     assert len(bad) == 0, f"{len(bad)} people on another track, e.g. {bad[:5]}"

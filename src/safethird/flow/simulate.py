@@ -84,16 +84,33 @@ def replicate(sc: Scenario, index: int, seed: int | None, replications: int) -> 
     draws = draw(sc, people, PARTNERS, rng)
     if sc.tracks is None:
         return Replication(index, enc, pathway, people, cap, draws, run(people, cap, draws))
-    tp = TrackPeople(people.arrival, people.group, enc.column("citizenship").astype(str),
-                     enc.column("sector").astype(str), enc.fear_claimed, people.threshold)
-    # the agreement's queue first: its families hold family beds before the policy runs
+    tp = track_people(enc, people)
+    out, tr = network(sc, people, cap, draws, tp, rng)
+    held_for_fear = replace(people, credible_fear=people.credible_fear & (
+        tr.track == TRACK_CODES.index("adult_detention")))
+    return Replication(index, enc, pathway, held_for_fear, cap, draws, out, tr)
+
+
+def track_people(enc: Encounters, people: PeopleArrays) -> TrackPeople:
+    return TrackPeople(people.arrival, people.group, enc.cell.astype(np.int64),
+                       enc.cells["citizenship"].to_numpy().astype(str),
+                       enc.cells["sector"].to_numpy().astype(str), enc.fear_claimed,
+                       people.threshold)
+
+
+def network(sc: Scenario, people: PeopleArrays, cap: Capacities, draws: Draws,
+            tp: TrackPeople, rng: np.random.Generator | None = None,
+            run_network: Callable[..., Outcome] = run) -> tuple[Outcome, TrackResult]:
+    """The whole network with tracks: the agreement's queue first (its families hold family
+    beds), then the policy, then the queues of the people the policy detains for credible
+    fear. ``run_network`` is the queue engine (the SimPy model in the cross-check)."""
     aca_only = replace(people, credible_fear=np.zeros(len(people.arrival), bool))
-    pre = run(aca_only, cap, draws)
+    pre = run_network(aca_only, cap, draws)
     fam_held = _held(pre, people.group == 1, sc.horizon)
     track, beds = assign(sc, tp, fam_held, rng)
     adult = track == TRACK_CODES.index("adult_detention")
     people = replace(people, credible_fear=people.credible_fear & adult)
-    out = run(people, cap, draws)
+    out = run_network(people, cap, draws)
     det_enter, det_left = out.stages["detention"]
     ts_left = out.stages["threshold_screening"][1]
     fl_enter, fl_left = out.stages["transfer"]
@@ -104,8 +121,7 @@ def replicate(sc: Scenario, index: int, seed: int | None, replications: int) -> 
     fam = track == TRACK_CODES.index("family_detention")
     held = _held(out, people.group == 1, sc.horizon) + in_stage(
         np.where(fam, people.arrival, NEVER), np.where(fam, leave, NEVER), sc.horizon)
-    tr = TrackResult(track, leave, outcome, beds, held)
-    return Replication(index, enc, pathway, people, cap, draws, out, tr)
+    return out, TrackResult(track, leave, outcome, beds, held)
 
 
 def _held(out: Outcome, family: np.ndarray, horizon: int) -> np.ndarray:
@@ -154,6 +170,24 @@ def metrics(sc: Scenario, rep: Replication) -> dict[str, dict[str, Any]]:
             fam = sel & (p.group == 1) & (o.stages["transfer"][0] != NEVER)
             stock = in_stage(det_enter[fam], det_left[fam], sc.horizon)
             out["family_detention_peak"][label] = int(stock.max()) if len(stock) else 0
+    return out
+
+
+def downstream(sc: Scenario, rep: Replication) -> dict[str, float]:
+    """Outcomes after the tracks: PACR/HARP screenings (the scenario's published shares,
+    applied person by person) and MPP court outcomes (published rates applied to the model's
+    enrolment: expected counts, not a model of the hearings)."""
+    tr = rep.tracks
+    if tr is None or sc.tracks is None:
+        return {}
+    pacr = tr.track == TRACK_CODES.index("pacr_harp")
+    out: dict[str, float] = {
+        f"pacr_harp_{o}": float((pacr & (tr.outcome == OUTCOME_CODES.index(o))).sum())
+        for o in ("removed", "released", "closed")}
+    out["pacr_harp_in_custody_at_end"] = float((pacr & (tr.outcome == -1)).sum())
+    enrolled = float((tr.track == TRACK_CODES.index("mpp")).sum())
+    for name, rate in sc.tracks.mpp_court.items():
+        out[f"mpp_{name}_expected"] = enrolled * rate.value
     return out
 
 
@@ -209,6 +243,12 @@ class RunResult:
     def metrics(self) -> dict[str, dict[str, dict]]:
         return summarize(self.per_rep)
 
+    def downstream(self) -> dict[str, float]:
+        """Mean over replications of the outcomes after the tracks (see ``downstream``)."""
+        keys = sorted({k for r in self.per_rep for k in r.get("downstream", {})})
+        return {k: sum(r["downstream"].get(k, 0.0) for r in self.per_rep) / len(self.per_rep)
+                for k in keys}
+
     def releases(self) -> list[dict[str, Any]]:
         """Released people by month × group × nationality, mean over replications."""
         total: dict[str, float] = {}
@@ -230,6 +270,7 @@ def replication_result(sc: Scenario, index: int, seed: int | None, replications:
     ts = ts.with_columns(pl.lit(index, dtype=pl.Int32).alias("replication"))
     m = metrics(sc, rep)
     m["releases"] = {"|".join(k): v for k, v in releases(sc, rep).items()}
+    m["downstream"] = downstream(sc, rep)
     return m, ts, (people_table(sc, rep) if keep_people else None)
 
 

@@ -45,14 +45,25 @@ ACTIVE = ("aca", "pacr_harp", "family_detention", "adult_detention")
 
 @dataclass(frozen=True)
 class TrackPeople:
-    """What the policy reads per person (row order = FIFO order)."""
+    """What the policy reads per person (row order = FIFO order). Nationality and sector are
+    attributes of the published cell a person was drawn from (``cell``): the policy's filters
+    are evaluated once per cell."""
 
     arrival: IntArray
     group: IntArray          # 0 single adult, 1 family unit, 2 unaccompanied child
-    nationality: np.ndarray  # str
-    sector: np.ndarray       # str ('' for port encounters without a sector)
+    cell: IntArray           # row of the published cells
+    cell_nationality: np.ndarray   # per cell (str)
+    cell_sector: np.ndarray        # per cell (str; 'ports' for port encounters)
     fear: np.ndarray         # fear claimed
     aca: np.ndarray          # on the agreement's track (network)
+
+    @property
+    def nationality(self) -> np.ndarray:
+        return self.cell_nationality[self.cell]
+
+    @property
+    def sector(self) -> np.ndarray:
+        return self.cell_sector[self.cell]
 
 
 @dataclass
@@ -70,13 +81,19 @@ def _fits(rule: TrackRule, p: TrackPeople, sc: Scenario) -> np.ndarray:
         ok &= p.arrival >= sc.day(rule.from_)
     if rule.until is not None:
         ok &= p.arrival < sc.day(rule.until)
+    cell_ok = np.ones(len(p.cell_nationality), bool)
     if rule.sectors is not None:
-        ok &= np.isin(p.sector, list(rule.sectors))
+        cell_ok &= np.isin(p.cell_sector, list(rule.sectors))
     if rule.nationalities is not None:
-        ok &= np.isin(p.nationality, list(rule.nationalities))
+        cell_ok &= np.isin(p.cell_nationality, list(rule.nationalities))
     if rule.not_nationalities:
-        ok &= ~np.isin(p.nationality, list(rule.not_nationalities))
-    ok &= np.isin(p.group, [0 if g == "single_adult" else 1 for g in rule.groups])
+        cell_ok &= ~np.isin(p.cell_nationality, list(rule.not_nationalities))
+    if not cell_ok.all():
+        ok &= cell_ok[p.cell]
+    if len(rule.groups) == 1:
+        ok &= p.group == (0 if rule.groups[0] == "single_adult" else 1)
+    else:
+        ok &= p.group <= 1
     if rule.fear is not None:
         ok &= p.fear == rule.fear
     return ok
@@ -203,10 +220,12 @@ def outcomes(sc: Scenario, p: TrackPeople, track: IntArray, aca_transferred: Int
     outcome = np.full(n, -1, dtype=np.int64)
 
     def done(mask: np.ndarray, day: IntArray, what: IntArray | int) -> None:
-        d = np.where(day < h, day, NEVER)
-        leave[mask] = d[mask]
-        o = np.broadcast_to(np.asarray(what), (n,))
-        outcome[mask] = np.where(d[mask] == NEVER, -1, o[mask])
+        idx = np.flatnonzero(mask)
+        d = day[idx]
+        d = np.where(d < h, d, NEVER)
+        leave[idx] = d
+        o = what[idx] if isinstance(what, np.ndarray) else what
+        outcome[idx] = np.where(d == NEVER, -1, o)
 
     same_day = {"mpp": "mpp", "removal": "removed", "release": "released",
                 "uac_referral": "referred"}
