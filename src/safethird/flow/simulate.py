@@ -61,8 +61,9 @@ class Replication:
 
 def people_arrays(enc: Encounters, pathway: np.ndarray, partner: np.ndarray,
                   applies: np.ndarray) -> PeopleArrays:
-    group = pl.Series(enc.column("group")).replace_strict(
-        {g: i for i, g in enumerate(GROUP_CODES)}, return_dtype=pl.Int64).to_numpy()
+    # per published cell, then per person (a look-up, not a million string comparisons)
+    group = enc.cells["group"].replace_strict(
+        {g: i for i, g in enumerate(GROUP_CODES)}, return_dtype=pl.Int64).to_numpy()[enc.cell]
     code = {p: i for i, p in enumerate(PATHWAY_CODES)}
     to_transfer = pathway == code["aca_transfer"]
     threshold = applies & enc.fear_claimed & (group != 2)
@@ -104,9 +105,14 @@ def network(sc: Scenario, people: PeopleArrays, cap: Capacities, draws: Draws,
     """The whole network with tracks: the agreement's queue first (its families hold family
     beds), then the policy, then the queues of the people the policy detains for credible
     fear. ``run_network`` is the queue engine (the SimPy model in the cross-check)."""
-    aca_only = replace(people, credible_fear=np.zeros(len(people.arrival), bool))
-    pre = run_network(aca_only, cap, draws)
-    fam_held = _held(pre, people.group == 1, sc.horizon)
+    # only the agreement's people, as a subset (its queues do not depend on anyone else)
+    idx = np.flatnonzero(people.threshold)
+    sub = PeopleArrays(*(getattr(people, f)[idx] for f in PeopleArrays.__dataclass_fields__))
+    sub = replace(sub, credible_fear=np.zeros(len(idx), bool))
+    sub_draws = Draws(draws.applies[idx], draws.apply_delay[idx], draws.abandons[idx],
+                      draws.stay[idx], draws.domestic)
+    pre = run_network(sub, cap, sub_draws)
+    fam_held = _held(pre, sub.group == 1, sc.horizon)
     track, beds = assign(sc, tp, fam_held, rng)
     adult = track == TRACK_CODES.index("adult_detention")
     people = replace(people, credible_fear=people.credible_fear & adult)

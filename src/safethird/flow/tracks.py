@@ -75,12 +75,14 @@ class TrackResult:
     family_held: IntArray          # families held per day (agreement queue + centres)
 
 
-def _fits(rule: TrackRule, p: TrackPeople, sc: Scenario) -> np.ndarray:
-    ok = np.ones(len(p.arrival), bool)
-    if rule.from_ is not None:
-        ok &= p.arrival >= sc.day(rule.from_)
-    if rule.until is not None:
-        ok &= p.arrival < sc.day(rule.until)
+def _fits(rule: TrackRule, p: TrackPeople, sc: Scenario, todo: np.ndarray) -> np.ndarray:
+    """Who of ``todo`` fits the line (the days first: arrival is sorted, so a day range is a
+    slice of the rows)."""
+    lo = 0 if rule.from_ is None else int(np.searchsorted(p.arrival, sc.day(rule.from_)))
+    hi = (len(p.arrival) if rule.until is None else
+          int(np.searchsorted(p.arrival, sc.day(rule.until))))
+    ok = np.zeros(len(p.arrival), bool)
+    ok[lo:hi] = todo[lo:hi]
     cell_ok = np.ones(len(p.cell_nationality), bool)
     if rule.sectors is not None:
         cell_ok &= np.isin(p.cell_sector, list(rule.sectors))
@@ -88,14 +90,17 @@ def _fits(rule: TrackRule, p: TrackPeople, sc: Scenario) -> np.ndarray:
         cell_ok &= np.isin(p.cell_nationality, list(rule.nationalities))
     if rule.not_nationalities:
         cell_ok &= ~np.isin(p.cell_nationality, list(rule.not_nationalities))
+    idx = np.flatnonzero(ok)
+    keep = np.ones(len(idx), bool)
     if not cell_ok.all():
-        ok &= cell_ok[p.cell]
+        keep &= cell_ok[p.cell[idx]]
     if len(rule.groups) == 1:
-        ok &= p.group == (0 if rule.groups[0] == "single_adult" else 1)
+        keep &= p.group[idx] == (0 if rule.groups[0] == "single_adult" else 1)
     else:
-        ok &= p.group <= 1
+        keep &= p.group[idx] <= 1
     if rule.fear is not None:
-        ok &= p.fear == rule.fear
+        keep &= p.fear[idx] == rule.fear
+    ok[idx[~keep]] = False
     return ok
 
 
@@ -153,7 +158,7 @@ def assign(sc: Scenario, p: TrackPeople, aca_family_held: IntArray,
             held[name] = (aca_family_held.copy() if name == "family_detention"
                           else np.zeros(h, dtype=np.int64))
     for rule in sc.tracks.policy.values():
-        cand = todo & _fits(rule, p, sc)
+        cand = _fits(rule, p, sc, todo)
         if rule.share is not None:
             cand = _share(cand, rule.share.value, rng)
         idx = np.flatnonzero(cand)
