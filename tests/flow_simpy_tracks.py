@@ -89,8 +89,9 @@ def assign_simpy(sc: Scenario, p: TrackPeople, aca_family_held: np.ndarray
                 continue
             if cap is not None and cap.beds is not None:
                 # family beds are shared with the families awaiting a flight
-                held_now = (family_held[day] if r.track == "family_detention"
-                            else in_house[r.track])
+                # ... on every day of the stay (later agreement families hold beds too)
+                held_now = (int(family_held[day:day + stay(r.track, k)].max())
+                            if r.track == "family_detention" else in_house[r.track])
                 if held_now >= round(cap.beds.value):
                     continue
                 in_house[r.track] += 1

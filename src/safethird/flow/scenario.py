@@ -171,13 +171,15 @@ class Tracks(_Model):
     mpp_court: dict[str, Number] = {}
 
     def model_post_init(self, _: Any) -> None:
-        # beds are filled day by day; two lines filling the same beds would need a joint
-        # order within the day that the policy does not state
+        # two lines filling the same capacity would need an order within the day that the
+        # policy does not state (line order, or arrival order?): a track with a capacity has
+        # one line; several lines of a track each take their own `per_day`
         for name, cap in self.capacity.items():
             lines = [k for k, r in self.policy.items() if r.track == name]
-            if cap.beds is not None and len(lines) > 1:
-                raise ValueError(f"track {name!r} has beds: give it one policy line, not "
-                                 f"{len(lines)} ({', '.join(lines)})")
+            if (cap.beds is not None or cap.per_day is not None) and len(lines) > 1:
+                raise ValueError(f"track {name!r} has a capacity: give it one policy line, "
+                                 f"not {len(lines)} ({', '.join(lines)}), or a per_day on "
+                                 "each line")
 
 
 CHECK_METRICS = Literal["transfers", "applied_in_partner", "partner_backlog_end",

@@ -175,12 +175,13 @@ def assign(sc: Scenario, p: TrackPeople, aca_family_held: IntArray,
             first = np.searchsorted(p.arrival[idx], p.arrival[idx], side="left")
             rank = rank - np.concatenate([[0], np.cumsum(take)])[first]
             take &= rank < left[p.arrival[idx]]
-            # what this line used is no longer there for the next line of the same track
-            used = np.bincount(p.arrival[idx[take]], minlength=h)[:h]
-            per_day_left[name] = left - used
         if name in beds_of:
             take &= _admit(idx, take, p.arrival, stay_days(sc, name, p.group[idx]),
                            beds_of[name], held[name])
+        if name in per_day_left:
+            # what this line used is no longer there for the next line of the same track
+            used = np.bincount(p.arrival[idx[take]], minlength=h)[:h]
+            per_day_left[name] = per_day_left[name] - used
         track[idx[take]] = code[name]
         todo[idx[take]] = False
     return track, beds_of.get("family_detention")
@@ -188,8 +189,8 @@ def assign(sc: Scenario, p: TrackPeople, aca_family_held: IntArray,
 
 def _admit(idx: IntArray, allowed: np.ndarray, arrival: IntArray, stay: IntArray,
            beds: IntArray, held: IntArray) -> np.ndarray:
-    """Admit, day by day, the first who fit up to the free beds; ``held`` (the stock per day)
-    is updated in place."""
+    """Admit, day by day, the first who fit up to the beds free over their whole stay;
+    ``held`` (the stock per day) is updated in place."""
     h = len(beds)
     out = np.zeros(len(idx), bool)
     day = arrival[idx]
@@ -199,8 +200,13 @@ def _admit(idx: IntArray, allowed: np.ndarray, arrival: IntArray, stay: IntArray
         if hi == lo:
             continue
         ok = np.flatnonzero(allowed[lo:hi]) + lo
-        free = int(beds[t] - held[t])
-        if free <= 0 or len(ok) == 0:
+        if len(ok) == 0:
+            continue
+        # a bed must be free on every day of the stay (the agreement's families, held first,
+        # may need it later in the stay); stays on a track are equal within a day
+        span = min(t + max(int(stay[ok].max()), 1), h)
+        free = int((beds[t:span] - held[t:span]).min())
+        if free <= 0:
             continue
         chosen = ok[:free]
         # each admitted person holds a bed on days t .. t + stay - 1 (at least the day itself)

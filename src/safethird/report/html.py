@@ -118,7 +118,7 @@ def plots(result: Any, summ: dict[str, Any]) -> list[Plot]:
             v = m[c].to_numpy()
             if v.sum() == 0:
                 continue
-            ax.bar(months, v, width=25, bottom=bottom, label=t.replace("_", " "))
+            ax.bar(months, v, width=27, align="edge", bottom=bottom, label=t.replace("_", " "))
             bottom += v
         _legend(ax)
         out.append(Plot("tracks_by_month", title, _png(fig),
@@ -134,10 +134,10 @@ def plots(result: Any, summ: dict[str, Any]) -> list[Plot]:
         months = m["month"].to_list()
         v = m["outcome_released"].to_numpy()
         before = np.array([d < CHANGE_2019_09_30 for d in months])
-        ax.bar([d for d, b in zip(months, before, strict=True) if b], v[before], width=25,
-               color="tab:red", label="before 2019-09-30")
+        ax.bar([d for d, b in zip(months, before, strict=True) if b], v[before], width=27,
+               align="edge", color="tab:red", label="before 2019-09-30")
         ax.bar([d for d, b in zip(months, before, strict=True) if not b], v[~before],
-               width=25, color="tab:blue", label="from 2019-09-30")
+               width=27, align="edge", color="tab:blue", label="from 2019-09-30")
         if sc.start < CHANGE_2019_09_30 < sc.end:
             ax.axvline(CHANGE_2019_09_30, color="k", lw=1, ls="--",
                        label="families no longer released (DHS, 2019-09-23)")
