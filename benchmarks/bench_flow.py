@@ -58,7 +58,7 @@ def main() -> None:
 
     # the people before the policy restricts credible fear (what `network` is given)
     people0 = dataclasses.replace(full, credible_fear=_credible_fear_before(b))
-    tp = track_people(b.enc, people0)
+    tp = track_people(b.enc, people0, b.pathway)
 
     def vectorized():
         return network(base, people0, b.cap, b.draws, tp)

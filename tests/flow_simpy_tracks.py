@@ -13,10 +13,13 @@ import simpy
 
 from safethird.flow.scenario import Scenario, TrackRule
 from safethird.flow.tracks import TRACK_CODES, TrackPeople, stay_days
+from safethird.population.rates import PATHWAY_CODES
 
 
 def _fits(rule: TrackRule, sc: Scenario, day: int, sector: str, nat: str, group: int,
-          fear: bool) -> bool:
+          fear: bool, pathway: str) -> bool:
+    if rule.pathways is not None and pathway not in rule.pathways:
+        return False
     if rule.from_ is not None and day < sc.day(rule.from_):
         return False
     if rule.until is not None and day >= sc.day(rule.until):
@@ -42,6 +45,8 @@ def assign_simpy(sc: Scenario, p: TrackPeople, aca_family_held: np.ndarray
     track = np.full(n, code["release"], dtype=np.int64)
     rules = list(sc.tracks.policy.values())
     sector, nationality = p.sector.tolist(), p.nationality.tolist()
+    pathway = ([""] * n if p.pathway is None else
+               [PATHWAY_CODES[int(c)] for c in p.pathway])
     reached = [0] * len(rules)          # people who fit a share line so far (systematic)
     used_line: dict[tuple[int, int], int] = {}
     used_track: dict[tuple[str, int], int] = {}
@@ -72,7 +77,7 @@ def assign_simpy(sc: Scenario, p: TrackPeople, aca_family_held: np.ndarray
             return
         for j, r in enumerate(rules):
             if not _fits(r, sc, day, sector[k], nationality[k], int(p.group[k]),
-                         bool(p.fear[k])):
+                         bool(p.fear[k]), pathway[k]):
                 continue
             if r.share is not None and r.share.value < 1:
                 m = reached[j]

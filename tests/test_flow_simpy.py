@@ -61,7 +61,7 @@ def test_simpy_identical_with_family_seats_wait_limit_and_tracks(name):
         return
     assert rep.cap.family_seats[0] is not None
     assert (rep.outcome.transferred[rep.people.group == 1] >= 0).sum() > 200
-    tp = track_people(rep.enc, rep.people)
+    tp = track_people(rep.enc, rep.people, rep.pathway)
     track, held = assign_simpy(sc, tp, _held(sim, rep.people.group == 1, sc.horizon))
     bad = np.flatnonzero(track != rep.tracks.track)
     assert len(bad) == 0, f"{len(bad)} people on another track, e.g. {bad[:5]}"

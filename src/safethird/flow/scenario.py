@@ -139,9 +139,22 @@ class TrackRule(_Model):
     groups: tuple[Literal["single_adult", "family_unit"], ...] = ("single_adult",
                                                                    "family_unit")
     fear: bool | None = None                     # fear claimed; None = either
+    # the pathway the rules gave (e.g. credible_fear_barred: subject to the transit bar)
+    pathways: tuple[str, ...] | None = None
     share: Number | None = None                  # of the people who fit (default all)
     per_day: Number | None = None                # admissions a day on this line
     basis: str                                   # why DHS put these people on this track
+
+    @field_validator("pathways")
+    @classmethod
+    def _pathways(cls, v: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        from safethird.population.rates import PATHWAY_CODES
+
+        bad = sorted(set(v or ()) - set(PATHWAY_CODES))
+        if bad:
+            raise ValueError(f"unknown pathway(s) {', '.join(bad)} (known: "
+                             f"{', '.join(PATHWAY_CODES)})")
+        return v
 
 
 class TrackCapacity(_Model):

@@ -85,18 +85,19 @@ def replicate(sc: Scenario, index: int, seed: int | None, replications: int) -> 
     draws = draw(sc, people, PARTNERS, rng)
     if sc.tracks is None:
         return Replication(index, enc, pathway, people, cap, draws, run(people, cap, draws))
-    tp = track_people(enc, people)
+    tp = track_people(enc, people, pathway)
     out, tr = network(sc, people, cap, draws, tp, rng)
     held_for_fear = replace(people, credible_fear=people.credible_fear & (
         tr.track == TRACK_CODES.index("adult_detention")))
     return Replication(index, enc, pathway, held_for_fear, cap, draws, out, tr)
 
 
-def track_people(enc: Encounters, people: PeopleArrays) -> TrackPeople:
+def track_people(enc: Encounters, people: PeopleArrays,
+                 pathway: np.ndarray | None = None) -> TrackPeople:
     return TrackPeople(people.arrival, people.group, enc.cell.astype(np.int64),
                        enc.cells["citizenship"].to_numpy().astype(str),
                        enc.cells["sector"].to_numpy().astype(str), enc.fear_claimed,
-                       people.threshold)
+                       people.threshold, pathway)
 
 
 def network(sc: Scenario, people: PeopleArrays, cap: Capacities, draws: Draws,

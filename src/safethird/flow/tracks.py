@@ -56,6 +56,7 @@ class TrackPeople:
     cell_sector: np.ndarray        # per cell (str; 'ports' for port encounters)
     fear: np.ndarray         # fear claimed
     aca: np.ndarray          # on the agreement's track (network)
+    pathway: IntArray | None = None   # the rules' pathway (index into PATHWAY_CODES)
 
     @property
     def nationality(self) -> np.ndarray:
@@ -100,8 +101,21 @@ def _fits(rule: TrackRule, p: TrackPeople, sc: Scenario, todo: np.ndarray) -> np
         keep &= p.group[idx] <= 1
     if rule.fear is not None:
         keep &= p.fear[idx] == rule.fear
+    if rule.pathways is not None:
+        if p.pathway is None:
+            raise ValueError("a policy line reads the pathway, which was not given")
+        keep &= np.isin(p.pathway[idx], pathway_codes(rule.pathways))
     ok[idx[~keep]] = False
     return ok
+
+
+def pathway_codes(names: tuple[str, ...]) -> list[int]:
+    from safethird.population.rates import PATHWAY_CODES
+
+    unknown = sorted(set(names) - set(PATHWAY_CODES))
+    if unknown:
+        raise ValueError(f"unknown pathway(s) in the policy: {', '.join(unknown)}")
+    return [PATHWAY_CODES.index(n) for n in names]
 
 
 def _share(mask: np.ndarray, share: float, rng: np.random.Generator | None) -> np.ndarray:
