@@ -142,3 +142,22 @@ def test_a_users_counterfactual_is_not_a_failed_calibration(tmp_path):
     rows = [check_value(c, r) for c in r.scenario.checks]
     assert rows and all(row["verdict"].startswith("counterfactual") for row in rows)
     assert all("OUTSIDE" not in row["text"] for row in rows)
+
+
+def test_policy_errors_are_one_line_scenario_errors(tmp_path):
+    two = tmp_path / "two.yaml"
+    two.write_text("extends: baseline-guatemala-2019\nname: two\ntracks:\n  policy:\n"
+                   "    second_centre: {track: family_detention, groups: [family_unit], "
+                   "basis: test}\n")
+    with pytest.raises(ScenarioError, match="has a capacity: give it one policy line"):
+        load_scenario(str(two))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("extends: baseline-guatemala-2019\nname: bad\ntracks:\n  policy:\n"
+                   "    pacr_el_paso: {pathways: [nonsense]}\n")
+    with pytest.raises(ScenarioError, match="unknown pathway"):
+        load_scenario(str(bad))
+    bare = tmp_path / "bare.yaml"
+    bare.write_text("extends: baseline-guatemala-2019\nname: bare\ntracks:\n  policy:\n"
+                    "    mpp_other_nationalities: {share: 0.3}\n")
+    with pytest.raises(ScenarioError, match="share"):
+        load_scenario(str(bare))
