@@ -40,7 +40,6 @@ TRACK_CODES = ("aca", "pacr_harp", "mpp", "family_detention", "adult_detention",
 # outcomes after a track (absorbing)
 OUTCOME_CODES = ("transferred", "released", "removed", "closed", "mpp", "decided",
                  "referred")
-ACTIVE = ("aca", "pacr_harp", "family_detention", "adult_detention")
 
 
 @dataclass(frozen=True)
