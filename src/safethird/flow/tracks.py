@@ -122,8 +122,11 @@ def _share(mask: np.ndarray, share: float, rng: np.random.Generator | None) -> n
     if share >= 1:
         return mask
     if rng is None:
-        k = np.cumsum(mask) - 1
-        return mask & (np.floor((k + 1) * share + 0.5) > np.floor(k * share + 0.5))
+        idx = np.flatnonzero(mask)
+        k = np.arange(len(idx))
+        out = np.zeros(len(mask), bool)
+        out[idx[np.floor((k + 1) * share + 0.5) > np.floor(k * share + 0.5)]] = True
+        return out
     return mask & (rng.random(len(mask)) < share)
 
 
