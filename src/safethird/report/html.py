@@ -162,16 +162,21 @@ def plots(result: Any, summ: dict[str, Any]) -> list[Plot]:
                 lo, hi = c.from_ or sc.start, c.by or sc.end
                 ax.plot([lo, hi], [f["value"]] * 2, color="tab:red", lw=3,
                         label=f"published average, {lo:%b %Y} ({f['value']:,})")
-        warm = sc.start + dt.timedelta(days=round(sc.detention.family_limit_days.value))
-        ax.axvspan(sc.start, warm, color="0.9", label="warm-up: the model starts empty")
+        # the centres fill up from the first day a family is held in them: a fill-up, not a
+        # measurement, for the length of one stay
+        began = total.filter(pl.col("track_family_detention_entered") > 0)["date"].min()
+        if began is not None:
+            warm = began + dt.timedelta(days=round(sc.detention.family_limit_days.value))
+            ax.axvspan(began, warm, color="0.9", label="fill-up: the centres start empty")
         _legend(ax)
         out.append(Plot("family_detention", title, _png(fig),
                         "Whose detention: only the families the model follows (encountered at "
                         "the Southwest border from the scenario's first day and held in a "
                         "family residential centre or awaiting a transfer flight), not ICE's "
-                        "whole family population. The model starts with nobody held, so the "
-                        "first 20 days (the Flores limit) are a warm-up; at the end nobody is "
-                        "cut off: a stay ends on its own day. Beds: ICE (Dilley 2,400; Karnes "
+                        "whole family population. The centres start with nobody held, so the "
+                        "first 20 days (one stay, the Flores limit) after the first family is "
+                        "held are a fill-up (shaded); at the end nobody is cut off: a stay "
+                        "ends on its own day. Beds: ICE (Dilley 2,400; Karnes "
                         "830) and the Reading Eagle (Berks 96). " + model_note))
 
     first = people.filter(pl.col("transferred").is_not_null())
