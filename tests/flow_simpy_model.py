@@ -61,6 +61,47 @@ class DailyQueue:
             yield self.env.timeout(1)
 
 
+class FamilySeatQueue(DailyQueue):
+    """The transfer queue with seats reserved for families: each day families are seated
+    first (FIFO among them) up to the reserved seats, then single adults (FIFO) on the seats
+    that are left, including the reserved seats families did not fill."""
+
+    def __init__(self, env, capacity, reserved, offset, release_from=None):
+        self.reserved = reserved
+        self.family_heap: list[tuple[int, tuple, simpy.Event]] = []
+        super().__init__(env, capacity, offset, release_from)
+
+    def join_family(self, entry_day: int, key: tuple) -> simpy.Event:
+        ev = self.env.event()
+        heapq.heappush(self.family_heap, (entry_day, key, ev))
+        return ev
+
+    def _pop(self, heap, k: int, day: int) -> int:
+        served = 0
+        while served < k and heap and heap[0][0] <= day:
+            _, _, ev = heapq.heappop(heap)
+            if ev.triggered:
+                continue
+            ev.succeed(("served", day))
+            served += 1
+        return served
+
+    def server(self):
+        horizon = len(self.capacity)
+        yield self.env.timeout(self.offset)
+        for day in range(horizon):
+            if self.release_from is not None and day >= self.release_from:
+                for heap in (self.family_heap, self.heap):
+                    while heap:
+                        _, _, ev = heapq.heappop(heap)
+                        if not ev.triggered:
+                            ev.succeed(("released", day))
+            else:
+                f = self._pop(self.family_heap, int(self.reserved[day]), day)
+                self._pop(self.heap, int(self.capacity[day]) - f, day)
+            yield self.env.timeout(1)
+
+
 def _wait(env: simpy.Environment, ev: simpy.Event, deadline: int | None):
     """Wait for service; give up at the start of day ``deadline``. Returns (how, day)."""
     if deadline is None or ev.triggered:
@@ -90,8 +131,11 @@ def run_simpy(people: PeopleArrays, cap: Capacities, draws: Draws) -> Outcome:
     partners = range(len(cap.partners))
     ts_q = {i: DailyQueue(env, cap.threshold[i], TS) for i in partners}
     cf_q = DailyQueue(env, cap.credible_fear, CF)
-    fl_q = {i: DailyQueue(env, cap.seats[i], FL,
-                          None if cap.transfers_end[i] == NEVER else cap.transfers_end[i])
+    fl_q = {i: (DailyQueue(env, cap.seats[i], FL, None if cap.transfers_end[i] == NEVER
+                           else cap.transfers_end[i])
+                if cap.family_seats.get(i) is None else
+                FamilySeatQueue(env, cap.seats[i], cap.family_seats[i], FL, None if
+                                cap.transfers_end[i] == NEVER else cap.transfers_end[i]))
             for i in partners}
     of_q = {i: DailyQueue(env, cap.decisions[i], OFFICE) for i in partners}
     office_rows: dict[int, list[list[int]]] = {i: [] for i in partners}
@@ -141,10 +185,15 @@ def run_simpy(people: PeopleArrays, cap: Capacities, draws: Draws) -> Outcome:
             if held:
                 fl_enter[k] = screened_day
                 det_enter[k] = a
-                ev = fl_q[i].join(screened_day, (k,))
+                q = fl_q[i]
+                ev = (q.join_family(screened_day, (k,)) if group == 1 and
+                      isinstance(q, FamilySeatQueue) else q.join(screened_day, (k,)))
                 deadline = None
                 if group == 1:
                     deadline = screened_day + max(cap.family_limit - (screened_day - a), 0)
+                elif cap.adult_wait_limit.get(i) is not None:
+                    deadline = screened_day + max(cap.adult_wait_limit[i] - (screened_day - a),
+                                                  0)
                 how, d = yield from _wait(env, ev, deadline)
                 fl_left[k] = det_left[k] = in_horizon(d)
                 if how == "served":

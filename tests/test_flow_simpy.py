@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 
 from flow_simpy_model import run_simpy
+from flow_simpy_tracks import assign_simpy
 from safethird.flow.scenario import Number, load_scenario
-from safethird.flow.simulate import replicate
+from safethird.flow.simulate import _held, replicate, track_people
+from safethird.flow.tracks import TRACK_CODES
 
 
 def _same(a, b) -> None:
@@ -44,3 +46,89 @@ def test_simpy_identical_with_screening_capacity_and_custody_limit():
     rep = replicate(sc, 0, 5, 1)
     assert rep.outcome.diverted.sum() > 0
     _same(rep.outcome, run_simpy(rep.people, rep.cap, rep.draws))
+
+
+@pytest.mark.parametrize("name", ["baseline-guatemala-2019", "honduras-2025-cap10"])
+def test_simpy_identical_with_family_seats_wait_limit_and_tracks(name):
+    """The family-seat discipline, the adults' wait limit and the track assignment (per-day
+    capacities, family beds shared with the agreement's queue): the same days and tracks."""
+    sc = load_scenario(name)
+    rep = replicate(sc, 0, None, 1)
+    sim = run_simpy(rep.people, rep.cap, rep.draws)
+    _same(rep.outcome, sim)
+    if sc.tracks is None:
+        assert any(v is not None for v in rep.cap.adult_wait_limit.values())
+        return
+    assert rep.cap.family_seats[0] is not None
+    assert (rep.outcome.transferred[rep.people.group == 1] >= 0).sum() > 200
+    tp = track_people(rep.enc, rep.people, rep.pathway)
+    track, held = assign_simpy(sc, tp, _held(sim, rep.people.group == 1, sc.horizon))
+    bad = np.flatnonzero(track != rep.tracks.track)
+    assert len(bad) == 0, f"{len(bad)} people on another track, e.g. {bad[:5]}"
+    assert np.array_equal(held, rep.tracks.family_held)
+    assert (track == TRACK_CODES.index("family_detention")).sum() > 1000
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_track_assignment_equals_simpy_on_random_policies(seed):
+    """Random people and random policies (per-day lines, track capacities on single-line
+    tracks, shares, beds shared with a random agreement queue): the vectorized assignment
+    and the SimPy model put everyone on the same track and hold the same families each day."""
+    import datetime as dt
+
+    from safethird.flow.scenario import TrackCapacity, TrackRule, Tracks
+    from safethird.flow.tracks import TrackPeople, assign
+
+    rng = np.random.default_rng(seed)
+    base = load_scenario("baseline-guatemala-2019")
+    sc = base.model_copy(update={"start": dt.date(2020, 1, 1), "end": dt.date(2020, 2, 29)})
+    h, n = sc.horizon, 3000
+    nats = np.array(["GT", "HN", "SV", "MX", "OTHER"])
+    sectors = np.array(["El Paso", "Tucson", "Del Rio", "ports"])
+    cells_nat, cells_sec = np.repeat(nats, 4), np.tile(sectors, 5)
+    group = rng.choice(3, n, p=[0.5, 0.45, 0.05])
+    # the agreement's people are never unaccompanied children (people_arrays)
+    p = TrackPeople(np.sort(rng.integers(0, h, n)), group, rng.integers(0, 20, n), cells_nat,
+                    cells_sec, rng.random(n) < 0.4, (rng.random(n) < 0.05) & (group != 2))
+    tracks = ["pacr_harp", "mpp", "family_detention", "adult_detention", "removal", "release"]
+
+    def num(v):
+        return Number(value=float(v), basis="scenario", note="test")
+
+    policy = {}
+    for k in range(8):
+        t = str(rng.choice(tracks[:2] + tracks[3:])) if k else "family_detention"
+        day0 = int(rng.integers(0, h // 2))
+        policy[f"l{k}"] = TrackRule(
+            track=t, basis="test",
+            **{"from": sc.date(day0) if rng.random() < 0.5 else None},
+            until=sc.date(day0 + int(rng.integers(5, h))) if rng.random() < 0.5 else None,
+            sectors=tuple(rng.choice(sectors, 2, replace=False)) if rng.random() < 0.4 else None,
+            nationalities=(tuple(rng.choice(nats, 3, replace=False)) if rng.random() < 0.4
+                           else None),
+            groups=(("family_unit",) if t == "family_detention" else
+                    ("single_adult", "family_unit")),
+            fear=[None, True, False][int(rng.integers(0, 3))],
+            share=num(rng.uniform(0.2, 0.9)) if rng.random() < 0.4 else None,
+            per_day=num(rng.uniform(0.5, 6)) if rng.random() < 0.5 else None)
+    capacity = {"family_detention": TrackCapacity(beds=num(rng.integers(20, 120)))}
+    single = [t for t in tracks if sum(r.track == t for r in policy.values()) == 1]
+    for t in single:
+        if t != "family_detention":
+            capacity[t] = TrackCapacity(per_day=num(rng.uniform(2, 10)))
+    sc = sc.model_copy(update={"tracks": Tracks(policy=policy, capacity=capacity)})
+    aca_held = rng.integers(0, 15, h)
+    track, beds = assign(sc, p, aca_held, None)
+    sim_track, sim_held = assign_simpy(sc, p, aca_held)
+    assert np.array_equal(track, sim_track)
+    fam = track == TRACK_CODES.index("family_detention")
+    from safethird.flow.queues import NEVER, in_stage
+    from safethird.flow.tracks import stay_days
+
+    stay = np.maximum(stay_days(sc, "family_detention", p.group), 1)
+    held = aca_held + in_stage(np.where(fam, p.arrival, NEVER),
+                               np.where(fam, p.arrival + stay, NEVER), h)
+    assert np.array_equal(held, sim_held)
+    # beds never exceeded by the centres (the agreement's families alone may exceed them)
+    assert (held[held > aca_held] <= beds[held > aca_held]).all()
+    assert fam.sum() > 0

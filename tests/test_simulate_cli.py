@@ -31,7 +31,8 @@ def test_simulate_writes_the_contract_outputs(tmp_path: Path) -> None:
     assert (s["scenario"], s["replications"], s["seed"]) == ("baseline-guatemala-2019", 3, 1)
     assert (s["start"], s["end"]) == ("2019-08-02", "2020-03-31")
     for metric in ("transfers", "applied_in_partner", "partner_backlog_end", "detention_peak",
-                   "wait_days_transfer"):
+                   "wait_days_transfer", "transfers_family_units", "released", "mpp_enrolled",
+                   "pacr_harp_processed", "family_detention_peak"):
         for partner in ("GT", "all"):
             assert set(s["metrics"][metric][partner]) == {"mean", "p05", "p50", "p95"}
     assert s["published"]["transfers"]["value"] == 939
@@ -49,6 +50,36 @@ def test_simulate_writes_the_contract_outputs(tmp_path: Path) -> None:
     assert "data:image/png;base64," in html and "Model against published figures" in html
     assert "939" in html and "713" in html
     assert "within tolerance" in p.stdout
+    # the baseline's mark, families flown, releases by month, and honest check lines
+    assert s["status"] == "published_baseline"
+    assert "PUBLISHED BASELINE" in p.stdout and "Published baseline" in html
+    assert s["metrics"]["transfers_family_units"]["GT"]["mean"] > 200
+    assert "released by month" in p.stdout and "2019-08" in p.stdout
+    for c in s["checks"]:
+        assert {"model_mean", "published", "tolerance", "gap", "source", "independence",
+                "verdict"} <= set(c)
+        assert "gap" in c["text"] and "tolerance ±" in c["text"]
+    assert "partly true by construction" in p.stdout and "independent of the inputs" in p.stdout
+    assert "OUTSIDE tolerance" in p.stdout          # an honest miss is printed as one
+    assert {"track_mpp_entered", "outcome_released", "family_detention_held"} <= set(ts.columns)
+    # the report is self-contained: every published input's source by title and link
+    for i in s["inputs"]:
+        if i["provenance"].startswith("published: "):
+            fig = i["provenance"].removeprefix("published: ")
+            from safethird.population.statistics import published
+            assert published()[fig]["source_title"].split(",")[0][:30] in html.replace(
+                "&#39;", "'").replace("&#34;", '"').replace("&amp;", "&"), fig
+    assert "<script" not in html and "http" in html
+
+
+def test_a_counterfactual_report_says_so(tmp_path: Path) -> None:
+    out = tmp_path / "hn"
+    p = run("simulate", "honduras-adds-officers", "--deterministic", "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    html = (out / "report.html").read_text()
+    assert "Counterfactual: this did not happen" in html
+    assert "COUNTERFACTUAL" in p.stdout
+    assert json.loads((out / "summary.json").read_text())["status"] == "counterfactual"
 
 
 def test_scenarios_lists_the_bundled_ones() -> None:
@@ -58,10 +89,13 @@ def test_scenarios_lists_the_bundled_ones() -> None:
 
 
 def test_compare_prints_side_by_side() -> None:
-    p = run("compare", "baseline-guatemala-2019", "guatemala-families-released")
+    p = run("compare", "honduras-2025-cap10", "honduras-2025-capacity-built")
     assert p.returncode == 0, p.stderr
-    assert "baseline-guatemala-2019" in p.stdout and "guatemala-families-released" in p.stdout
-    assert "transfers" in p.stdout and "detention_peak" in p.stdout
+    assert "honduras-2025-cap10: counterfactual" in p.stdout
+    assert "B − A" in p.stdout and "B / A" in p.stdout
+    assert "intervals: one run: no interval" in p.stdout
+    row = next(line for line in p.stdout.splitlines() if "transfers " in line and " HN " in line)
+    assert "+0.0" in row and "1.00" in row           # the cap binds: officers add no transfer
 
 
 def test_population_prints_published_months(tmp_path: Path) -> None:

@@ -118,10 +118,13 @@ def register(app: typer.Typer) -> None:
         paths = write(result, out)
         summ = json.loads(paths["summary"].read_text())
         _print_metrics({sc.name: summ})
+        banner = ("PUBLISHED BASELINE" if summ["status"] == "published_baseline" else
+                  "COUNTERFACTUAL — not what happened")
+        typer.echo(f"{sc.name}: {banner}")
+        _print_releases(summ)
+        typer.echo("model against published figures:")
         for c in summ["checks"]:
-            typer.echo(f"  {c['metric']} ({c['partner']}): model {c['model_mean']:.1f} vs "
-                       f"published {c['published']:g} — "
-                       f"{'within' if c['within'] else 'OUTSIDE'} tolerance")
+            typer.echo(f"  {c['text']}")
         typer.echo(f"wrote {', '.join(str(p) for p in paths.values())}")
 
     @app.command()
@@ -148,7 +151,65 @@ def register(app: typer.Typer) -> None:
                 _fail(str(exc))
                 return
             out[ref] = summary(run(sc, replications, seed))
-        _print_metrics(out)
+        _print_compare(out)
+
+
+def _cell(st: dict | None) -> str:
+    if not st or st["mean"] is None:
+        return "–"
+    if st["p05"] == st["p95"]:
+        return f"{st['mean']:,.1f}"
+    return f"{st['mean']:,.1f} [{st['p05']:,.0f}–{st['p95']:,.0f}]"
+
+
+def _print_compare(summaries: dict[str, dict]) -> None:
+    """Two scenarios side by side: each one's status, the difference B − A and the ratio
+    B / A of the means, and what the intervals are."""
+    from rich.console import Console
+    from rich.table import Table
+
+    (na, a), (nb, b) = list(summaries.items())[:2]
+    status = {"published_baseline": "published baseline", "counterfactual": "counterfactual"}
+    for n, s in ((na, a), (nb, b)):
+        typer.echo(f"{n}: {status.get(s.get('status', ''), 'unknown status')}, "
+                   f"{s['start']} to {s['end']}; intervals: "
+                   f"{s.get('intervals', 'one run: no interval')}")
+    from rich.markup import escape
+
+    table = Table("metric", "partner", f"A: {na}", f"B: {nb}", "B − A", "B / A",
+                  title=escape("mean [p05–p95]; difference and ratio of the means"))
+    for metric, by in a["metrics"].items():
+        for partner in by:
+            sa = a["metrics"].get(metric, {}).get(partner)
+            sb = b["metrics"].get(metric, {}).get(partner)
+            ca, cb = _cell(sa), _cell(sb)
+            if ca == "–" and cb == "–":
+                continue
+            ma = sa["mean"] if sa else None
+            mb = sb["mean"] if sb else None
+            diff = f"{mb - ma:+,.1f}" if ma is not None and mb is not None else "–"
+            ratio = (f"{mb / ma:,.2f}" if ma and mb is not None else
+                     "– (A is 0)" if ma == 0 and mb else "–")
+            if ma == 0 and mb == 0:
+                continue
+            table.add_row(metric, partner, escape(ca), escape(cb), diff, ratio)
+    Console(width=160).print(table)
+    if a["start"] != b["start"] or a["end"] != b["end"]:
+        typer.echo("note: the two scenarios cover different periods; their counts are not "
+                   "directly comparable")
+
+
+def _print_releases(summ: dict) -> None:
+    by_month: dict[str, dict[str, float]] = {}
+    for r in summ.get("releases", []):
+        by_month.setdefault(r["month"], {}).setdefault(r["group"], 0.0)
+        by_month[r["month"]][r["group"]] += r["released"]
+    if not by_month:
+        return
+    typer.echo("released by month (people; mean over replications):")
+    for month, by in sorted(by_month.items()):
+        parts = ", ".join(f"{g} {v:,.0f}" for g, v in sorted(by.items()))
+        typer.echo(f"  {month}  {sum(by.values()):>9,.0f}  ({parts})")
 
 
 def _print_metrics(summaries: dict[str, dict]) -> None:
@@ -156,7 +217,9 @@ def _print_metrics(summaries: dict[str, dict]) -> None:
     from rich.table import Table
 
     names = list(summaries)
-    table = Table("metric", "partner", *names, title="mean [p05–p95]")
+    from rich.markup import escape
+
+    table = Table("metric", "partner", *names, title=escape("mean [p05–p95]"))
     first = summaries[names[0]]["metrics"]
     for metric, by in first.items():
         for partner in by:
@@ -170,5 +233,5 @@ def _print_metrics(summaries: dict[str, dict]) -> None:
                 else:
                     cells.append(f"{st['mean']:,.1f} [{st['p05']:,.0f}–{st['p95']:,.0f}]")
             if any(c != "–" for c in cells):
-                table.add_row(metric, partner, *cells)
+                table.add_row(metric, partner, *(escape(c) for c in cells))
     Console(width=140).print(table)

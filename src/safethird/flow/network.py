@@ -30,12 +30,20 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
 
-from safethird.flow.queues import NEVER, IntArray, daily_capacity, in_stage, per_day, serve
+from safethird.flow.queues import (
+    NEVER,
+    IntArray,
+    QueueResult,
+    daily_capacity,
+    in_stage,
+    per_day,
+    serve,
+)
 from safethird.flow.scenario import Scenario
 from safethird.population.statistics import credible_fear, fiscal_year
 
@@ -78,6 +86,10 @@ class Capacities:
     abandon_after: dict[int, int]
     detained: tuple[bool, bool, bool]
     family_limit: int
+    # seats reserved for family units per day (FamilySeats); None = strict FIFO
+    family_seats: dict[int, IntArray | None] = field(default_factory=dict)
+    # days from the encounter a single adult waits for a seat at most (None = no limit)
+    adult_wait_limit: dict[int, int | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -134,7 +146,21 @@ def capacities(sc: Scenario, partners: tuple[str, ...]) -> Capacities:
     det = tuple(g in sc.detention.detained for g in GROUP_CODES)
     return Capacities(h, partners, threshold, None if limit is None else round(limit.value),
                       daily_capacity(cf_rate), seats, ends, decisions, backlog, abandon,
-                      (det[0], det[1], det[2]), round(sc.detention.family_limit_days.value))
+                      (det[0], det[1], det[2]), round(sc.detention.family_limit_days.value),
+                      {i: family_seats(sc, p, seats[i]) for i, p in enumerate(partners)},
+                      {i: (None if (w := sc.transfer_wait_limit_days.get(p)) is None
+                           else round(w.value)) for i, p in enumerate(partners)})
+
+
+def family_seats(sc: Scenario, partner: str, seats: IntArray) -> IntArray | None:
+    """Seats reserved for family units each day: ``share`` of the seats from the day the
+    discipline starts, rounded without drift (floor of the cumulative share)."""
+    fs = sc.family_seats.get(partner)
+    if fs is None:
+        return None
+    on = np.arange(len(seats)) >= sc.day(fs.from_)
+    cum = np.floor(np.cumsum(np.where(on, seats, 0)) * fs.share.value + 1e-9)
+    return np.diff(np.concatenate([[0.0], cum])).astype(np.int64)
 
 
 def draw(sc: Scenario, people: PeopleArrays, partners: tuple[str, ...],
@@ -241,7 +267,20 @@ def _run(people: PeopleArrays, cap: Capacities, draws: Draws) -> Outcome:
         entry = np.where(bound, ts_served, NEVER)
         pat = np.where(bound & family, np.maximum(cap.family_limit - (ts_served - arrival), 0),
                        NEVER)
-        q = serve(entry, cap.seats[i], pat)
+        adult_limit = cap.adult_wait_limit.get(i)
+        if adult_limit is not None:
+            pat = np.where(bound & ~family,
+                           np.maximum(adult_limit - (ts_served - arrival), 0), pat)
+        fam_seats = cap.family_seats.get(i)
+        if fam_seats is None:
+            q = serve(entry, cap.seats[i], pat)
+        else:
+            # families first on their reserved seats; the seats they leave go to adults
+            qf = serve(np.where(family, entry, NEVER), fam_seats, pat)
+            used = per_day(qf.served, h)
+            qa = serve(np.where(family, NEVER, entry), cap.seats[i] - used, pat)
+            q = QueueResult(np.where(family, qf.served, qa.served),
+                            np.where(family, qf.left, qa.left))
         left = q.left.copy()
         end = cap.transfers_end[i]
         if end != NEVER:

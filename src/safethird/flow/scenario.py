@@ -109,14 +109,109 @@ class PartnerOffice(_Model):
     abandon_after_days: Number
 
 
+class FamilySeats(_Model):
+    """A service discipline for the transfer queue that is not strict FIFO: from ``from``, a
+    share of each day's seats is reserved for family units (served first, FIFO among
+    families, up to the share); the seats families do not fill go to single adults the same
+    day; single adults are served FIFO on the rest."""
+
+    from_: dt.date = Field(alias="from")
+    share: Number
+    basis: str
+
+
+TRACKS = ("aca", "pacr_harp", "mpp", "family_detention", "adult_detention", "removal",
+          "release", "uac_referral")
+
+
+class TrackRule(_Model):
+    """One line of the assignment policy: who may be put on ``track`` on which days and where.
+    The policy is read in order; a person takes the first line that fits them and whose track
+    has room that day (capacities in ``Tracks.capacity``)."""
+
+    track: Literal["pacr_harp", "mpp", "family_detention", "adult_detention", "removal",
+                   "release"]
+    from_: dt.date | None = Field(default=None, alias="from")
+    until: dt.date | None = None
+    sectors: tuple[str, ...] | None = None       # Border Patrol sectors; None = every sector
+    nationalities: tuple[str, ...] | None = None
+    not_nationalities: tuple[str, ...] = ()
+    groups: tuple[Literal["single_adult", "family_unit"], ...] = ("single_adult",
+                                                                   "family_unit")
+    fear: bool | None = None                     # fear claimed; None = either
+    # the pathway the rules gave (e.g. credible_fear_barred: subject to the transit bar)
+    pathways: tuple[str, ...] | None = None
+    share: Number | None = None                  # of the people who fit (default all)
+    per_day: Number | None = None                # admissions a day on this line
+    basis: str                                   # why DHS put these people on this track
+
+    @field_validator("pathways")
+    @classmethod
+    def _pathways(cls, v: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        from safethird.population.rates import PATHWAY_CODES
+
+        bad = sorted(set(v or ()) - set(PATHWAY_CODES))
+        if bad:
+            raise ValueError(f"unknown pathway(s) {', '.join(bad)} (known: "
+                             f"{', '.join(PATHWAY_CODES)})")
+        return v
+
+
+class TrackCapacity(_Model):
+    """``per_day``: admissions a day; ``beds``: people held at once (a stock)."""
+
+    per_day: Number | None = None
+    beds: Number | None = None
+
+
+class TrackOutcome(_Model):
+    """Where people go when a track's stay ends: shares of ``removed`` / ``released`` /
+    ``closed`` (published rates as inputs), after ``stay_days``."""
+
+    stay_days: Number | None = None
+    removed: Number | None = None
+    released: Number | None = None
+    closed: Number | None = None
+
+
+class Tracks(_Model):
+    # line id → line, in order (a mapping, so that a scenario extending another can change or
+    # remove one line by its id: `policy: {catch_and_release: {until: null}}`)
+    policy: dict[str, TrackRule]
+    capacity: dict[str, TrackCapacity] = {}
+    outcomes: dict[str, TrackOutcome] = {}
+    # MPP court outcomes downstream (published rates, applied to the enrolled)
+    mpp_court: dict[str, Number] = {}
+
+    def model_post_init(self, _: Any) -> None:
+        # two lines filling the same capacity would need an order within the day that the
+        # policy does not state (line order, or arrival order?): a track with a capacity has
+        # one line; several lines of a track each take their own `per_day`
+        for name, cap in self.capacity.items():
+            lines = [k for k, r in self.policy.items() if r.track == name]
+            if (cap.beds is not None or cap.per_day is not None) and len(lines) > 1:
+                raise ValueError(f"track {name!r} has a capacity: give it one policy line, "
+                                 f"not {len(lines)} ({', '.join(lines)}), or a per_day on "
+                                 "each line")
+
+
+CHECK_METRICS = Literal["transfers", "applied_in_partner", "partner_backlog_end",
+                        "detention_peak", "wait_days_transfer", "transfers_family_units",
+                        "released", "mpp_enrolled", "pacr_harp_processed",
+                        "family_detention_peak"]
+
+
 class Check(_Model):
-    metric: Literal["transfers", "applied_in_partner", "partner_backlog_end",
-                    "detention_peak", "wait_days_transfer"]
+    metric: CHECK_METRICS
     partner: str
     figure: str
+    from_: dt.date | None = Field(default=None, alias="from")
     by: dt.date | None = None
     tolerance: float
     tolerance_kind: Literal["relative", "share_points"] = "relative"
+    # independent: no input is derived from this figure; by_construction: an input is
+    independence: Literal["independent", "partly_by_construction"] = "independent"
+    independence_note: str = ""
 
     @field_validator("figure")
     @classmethod
@@ -130,6 +225,9 @@ class Scenario(_Model):
     name: str
     title: str
     description: str
+    # inherited through extends: a scenario that changes a published baseline is a
+    # counterfactual unless it says otherwise (and it cannot say so over a counterfactual)
+    status: Literal["published_baseline", "counterfactual"] = "counterfactual"
     start: dt.date
     end: dt.date
     population: Literal["published"] = "published"
@@ -139,6 +237,11 @@ class Scenario(_Model):
     detention: Detention
     flights: dict[str, tuple[FlightPhase, ...]]
     partner_office: dict[str, PartnerOffice]
+    family_seats: dict[str, FamilySeats] = {}
+    # being in scope is not being sent: a single adult not seated within this many days of the
+    # encounter leaves the agreement's queue (released, counted); families: the Flores limit
+    transfer_wait_limit_days: dict[str, Number] = {}
+    tracks: Tracks | None = None
     checks: tuple[Check, ...] = ()
 
     @property
@@ -212,7 +315,13 @@ def _raw(ref: str, seen: tuple[str, ...] = ()) -> dict[str, Any]:
         raise ScenarioError(f"{path}: a scenario is a mapping")
     base = raw.pop("extends", None)
     if base:
-        raw = _merge(_raw(base, (*seen, str(path))), raw)
+        parent = _raw(base, (*seen, str(path)))
+        own = raw.get("status")
+        if own == "published_baseline" and parent.get("status") != "published_baseline":
+            raise ScenarioError(f"{path}: status published_baseline over {base!r}, which is "
+                                "a counterfactual")
+        raw = _merge(parent, raw)
+        raw["status"] = own or "counterfactual"
     return raw
 
 
