@@ -72,7 +72,7 @@ def render_text(d: Determination, detail: str = "summary") -> str:
             out.append(f"  {m.word('regardless')}:")
             out.extend(_wrap(r, "    · ", "  ") for r in f.regardless)
         out.append("")
-    out.append(_wrap(f"{m.word('pathway')}: {m.pathway_title} ({m.pathway})"
+    out.append(_wrap(f"{m.word('pathway')}: {m.pathway} — {m.pathway_title}"
                      + (f" [{m.pathway_citation}]" if m.pathway_citation else ""), "", "  "))
     _text_list(out, m.word("questions"), [
         q.text + f" ({q.fact})"

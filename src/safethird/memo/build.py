@@ -160,9 +160,19 @@ def _finding(book: Phrasebook, ctx: Context, name: str, f: Any, detail: str) -> 
                and "." not in t["id"][len(name) + 1:]]
     extra = {"partner": f.partner}
 
+    reason_ids = [t["id"] for t in reasons]
+    first_holding = next((i for i, t in enumerate(reasons) if t["value"] is True), None)
+
     def line(t: Mapping[str, Any], level: int = 0, facts: bool = False) -> Line:
-        return Line(phrase(book, t["id"], t["value"], ctx, t.get("text", ""), **extra),
-                    t.get("citation"), t["id"], t["value"],
+        text = None
+        if t["value"] is False and t["id"] in reason_ids and first_holding is not None \
+                and reason_ids.index(t["id"]) > first_holding:
+            entry = book.entry(t["id"])
+            if entry is not None and entry.data.get("after_earlier"):
+                text = choose(entry.data["after_earlier"], ctx.with_entry(entry, **extra))
+        if text is None:
+            text = phrase(book, t["id"], t["value"], ctx, t.get("text", ""), **extra)
+        return Line(text, t.get("citation"), t["id"], t["value"],
                     _deciding_facts(t) if facts else {}, level)
 
     def parts(t: Mapping[str, Any], want: bool | str | None) -> list[Line]:
@@ -193,8 +203,14 @@ def _finding(book: Phrasebook, ctx: Context, name: str, f: Any, detail: str) -> 
             lines = parts(t, decisive(t))
     else:
         headline = Line(book.word("unknown_finding"), None, None, None)
+        # the reasons still open on facts of their own (a stage is also open when only an
+        # earlier one is: that one is shown already)
+        seen: set[str] = set()
         for t in reasons:
-            if t["value"] is None:
+            facts = t.get("facts") or {}
+            own_open = [k for k, v in facts.items() if v is None and k not in seen]
+            seen |= set(facts)
+            if t["value"] is None and (own_open or not facts):
                 lines.append(line(t))
                 lines.extend(parts(t, None))
     full: list[Line] = []
@@ -202,7 +218,6 @@ def _finding(book: Phrasebook, ctx: Context, name: str, f: Any, detail: str) -> 
         # a reason is written over the earlier ones (each stage keeps what is still in play):
         # under each reason show the facts it adds, not again those of the stages before it
         shown: set[str] = set()
-        reason_ids = {t["id"] for t in reasons}
         for t in trace:
             x = line(t, 0, facts=True)
             if t["id"] in reason_ids:

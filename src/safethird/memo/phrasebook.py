@@ -126,8 +126,8 @@ class Context:
     def with_entry(self, entry: Entry | None, **extra: Any) -> Context:
         if entry is None:
             return Context(self.book, self.record, self.as_of, self.law, {}, dict(extra))
-        local = {k: v for k, v in entry.data.items() if k not in (*_PHRASE_KEYS, "parts",
-                                                                    "decisive")}
+        local = {k: v for k, v in entry.data.items()
+                 if k not in (*_PHRASE_KEYS, "parts", "decisive", "after_earlier")}
         return Context(self.book, self.record, self.as_of, self.law, entry.captures,
                        local | extra)
 
@@ -282,8 +282,9 @@ def condition(text: str, ctx: Context) -> bool:
     left, op, right = m.groups()
     a = ctx.resolve(left)
     if op == "is":
-        return {"known": a is not None, "unknown": a is None,
-                "empty": a is not None and len(a) == 0}[right]
+        if right == "empty":
+            return isinstance(a, list | tuple) and len(a) == 0
+        return (a is not None) if right == "known" else (a is None)
     if a is None:
         return False
     b: Any = _literal(right, ctx)
