@@ -50,6 +50,11 @@ def _facts(facts: dict) -> str:
                      for k, v in facts.items())
 
 
+def _value(v: bool | None) -> str:
+    """A clause's value as the JSON trace writes it (true / false / null = unknown)."""
+    return {True: "true", False: "false", None: "null"}[v]
+
+
 def _header(m: Memo) -> list[str]:
     variant = f" · {m.word('variant')} {', '.join(m.variants)}" if m.variants else ""
     return [f"{m.word('case')} {m.case_id or m.word('no_id')} — {m.word('as_of')} {m.as_of}"
@@ -89,10 +94,8 @@ def render_text(d: Determination, detail: str = "summary") -> str:
         for f in m.findings:
             out.append(f"  {f.title}")
             for x in f.trace:
-                label = {True: m.word("holds"), False: m.word("fails"),
-                         None: m.word("clause_unknown")}[x.value]
-                out.append(_wrap(f"[{label}] {x.text} [{x.citation}] {{{x.clause}}}", "    ",
-                                 "  "))
+                out.append(_wrap(f"{{{x.clause} = {_value(x.value)}}} {x.text} [{x.citation}]",
+                                 "    ", "  "))
                 if x.facts:
                     out.append(_wrap(f"{m.word('facts')}: {_facts(x.facts)}", "        ",
                                      "  "))
@@ -162,9 +165,7 @@ def render_markdown(d: Determination, detail: str = "summary") -> str:
         for f in m.findings:
             out += [f"### {_md(f.title)}", ""]
             for x in f.trace:
-                label = {True: m.word("holds"), False: m.word("fails"),
-                         None: m.word("clause_unknown")}[x.value]
-                out.append(f"- **{label}** — {_md_cited(x)} `{x.clause}`"
+                out.append(f"- `{x.clause} = {_value(x.value)}` {_md_cited(x)}"
                            + (f"<br>{m.word('facts')}: {_md(_facts(x.facts))}"
                               if x.facts else ""))
             out.append("")
@@ -186,4 +187,4 @@ def _environment() -> jinja2.Environment:
 def render_html(d: Determination, lang: str = "en", detail: str = "summary") -> str:
     """A printable, self-contained HTML memo (inline CSS, no scripts, no external resources)."""
     m = build(d, detail, language=lang)
-    return _environment().get_template("memo.html.j2").render(m=m, facts=_facts)
+    return _environment().get_template("memo.html.j2").render(m=m, facts=_facts, value=_value)
