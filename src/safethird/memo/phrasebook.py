@@ -195,12 +195,12 @@ def law_item(law: Any, key: str) -> Any:
     return _law_index(law).get(key) if law is not None else None
 
 
-_INDEX: dict[int, dict[str, Any]] = {}
+_INDEX: dict[int, tuple[Any, dict[str, Any]]] = {}
 
 
 def _law_index(law: Any) -> dict[str, Any]:
     key = id(law)
-    if key not in _INDEX:
+    if key not in _INDEX or _INDEX[key][0] is not law:  # keeps the law alive: ids stay unique
         index: dict[str, Any] = {}
 
         def visit(obj: Any, depth: int) -> None:
@@ -222,8 +222,8 @@ def _law_index(law: Any) -> dict[str, Any]:
                     visit(getattr(obj, n, None), depth + 1)
 
         visit(law, 0)
-        _INDEX[key] = index
-    return _INDEX[key]
+        _INDEX[key] = (law, index)
+    return _INDEX[key][1]
 
 
 def _attr_path(obj: Any, path: str) -> Any:
