@@ -161,7 +161,9 @@ def test_questions_branches_assumptions_warnings_and_reasons_that_hold_regardles
     d.questions = [{"fact": "trafficking_victim", "settles": [
         {"value": True, "pathway": "credible_fear_asylum", "findings": {}},
         {"value": False, "pathway": "undetermined", "findings": {}}],
-        "alone": False, "with": ["route[1].protection_claim"], "clauses": [], "citations": []}]
+        "alone": False, "with": ["route[1].protection_claim"],
+        "clauses": ["transit_bar.exception_trafficking_victim"],
+        "citations": ["8 CFR 208.13(c)(4)(ii)"]}]
     d.branches = [{"fact": "aca_invoked", "value": True, "pathway": "aca_threshold_screening",
                    "text": "if DHS invokes the agreement"}]
     d.assumptions = [{"fact": "metered_before_2019_07_16", "value": False,
@@ -178,6 +180,7 @@ def test_questions_branches_assumptions_warnings_and_reasons_that_hold_regardles
         assert "yes → Credible-fear screening with asylum available (credible_fear_asylum)" in \
             flat.replace("credible\\_fear\\_asylum", "credible_fear_asylum")
         assert "route[1].protection_claim" in flat
+        assert "8 CFR 208.13(c)(4)(ii)" in flat.split("trafficking in persons (8 CFR 214.11)?")[1]
         assert "If DHS invokes the agreement: Threshold screening" in flat
         assert "metered" in flat and "--assume" in flat
         assert "title-42: Title 42 expulsions may apply" in flat and "42 U.S.C. 265" in flat

@@ -84,6 +84,7 @@ def render_text(d: Determination, detail: str = "summary") -> str:
         + (f" — {m.word('settles')}: " + "; ".join(q.settles) if q.settles else "")
         + (f" — {m.word('settles_with')} " + ", ".join(q.together_with)
            if q.together_with else "")
+        + (f" [{'; '.join(q.citations)}]" if q.citations else "")
         for q in m.questions], numbered=True)
     _text_list(out, m.word("branches"), m.branches)
     _text_list(out, m.word("assumptions"), m.assumptions)
@@ -149,6 +150,7 @@ def render_markdown(d: Determination, detail: str = "summary") -> str:
                if q.settles else "")
             + (f" — {m.word('settles_with')} " + ", ".join(f"`{w}`" for w in q.together_with)
                if q.together_with else "")
+            + (f" \\[{_md('; '.join(q.citations))}\\]" if q.citations else "")
             for q in m.questions], True),
         (m.word("branches"), [_md(b) for b in m.branches], False),
         (m.word("assumptions"), [_md(a) for a in m.assumptions], False),

@@ -78,6 +78,8 @@ class Question:
     text: str
     settles: list[str]
     together_with: list[str]
+    alone: bool = False  # one answer settles the pathway by itself
+    citations: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -274,7 +276,8 @@ def _questions(book: Phrasebook, ctx: Context, d: Determination) -> list[Questio
                 settles.append(f"{_answer(book, ctx, s.get('value'), path)} → "
                                f"{_pathway_title(book, ctx, pathway, None)} ({pathway})")
         out.append(Question(path, _question_text(book, ctx, path), settles,
-                            list(q.get("with", []))))
+                            list(q.get("with", [])), bool(q.get("alone")),
+                            list(q.get("citations", []))))
     return out
 
 
