@@ -180,6 +180,7 @@ def test_questions_branches_assumptions_warnings_and_reasons_that_hold_regardles
         assert "yes → Credible-fear screening with asylum available (credible_fear_asylum)" in \
             flat.replace("credible\\_fear\\_asylum", "credible_fear_asylum")
         assert "route[1].protection_claim" in flat
+        assert "one answer settles the pathway by itself" not in flat  # "alone" is false here
         assert "8 CFR 208.13(c)(4)(ii)" in flat.split("trafficking in persons (8 CFR 214.11)?")[1]
         assert "If DHS invokes the agreement: Threshold screening" in flat
         assert "metered" in flat and "--assume" in flat

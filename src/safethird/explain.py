@@ -81,6 +81,7 @@ def render_text(d: Determination, detail: str = "summary") -> str:
                      + (f" [{m.pathway_citation}]" if m.pathway_citation else ""), "", "  "))
     _text_list(out, m.word("questions"), [
         q.text + f" ({q.fact})"
+        + (f" — {m.word('settles_alone')}" if q.alone else "")
         + (f" — {m.word('settles')}: " + "; ".join(q.settles) if q.settles else "")
         + (f" — {m.word('settles_with')} " + ", ".join(q.together_with)
            if q.together_with else "")
@@ -146,6 +147,7 @@ def render_markdown(d: Determination, detail: str = "summary") -> str:
     sections = [
         (m.word("questions"), [
             _md(q.text) + f" (`{q.fact}`)"
+            + (f" — {m.word('settles_alone')}" if q.alone else "")
             + (f" — {m.word('settles')}: " + "; ".join(_md(s) for s in q.settles)
                if q.settles else "")
             + (f" — {m.word('settles_with')} " + ", ".join(f"`{w}`" for w in q.together_with)
