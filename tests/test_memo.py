@@ -287,3 +287,15 @@ def test_cli_writes_markdown_and_html(tmp_path: Path) -> None:
     p = subprocess.run([sys.executable, "-m", "safethird.cli", "decide", example, "--detail",
                         "everything"], capture_output=True, text=True, env=env, timeout=120)
     assert p.returncode == 2 and "Traceback" not in p.stderr
+
+
+def test_a_question_that_settles_the_pathway_alone_says_so() -> None:
+    d = _decide(SNAPSHOTS / "inputs" / "salvadoran-texas-unknowns.json")
+    d.missing_facts = ["unaccompanied_child"]
+    d.questions = [{"fact": "unaccompanied_child", "settles": [
+        {"value": True, "pathway": "uac_section_240", "findings": {}}], "alone": True,
+        "with": [], "clauses": [], "citations": []}]
+    text = " ".join(render_text(d).split())
+    assert "(unaccompanied_child) — one answer settles the pathway by itself — settles the " \
+        "pathway: yes → Section 240 removal proceedings (unaccompanied child) " \
+        "(uac_section_240)" in text
