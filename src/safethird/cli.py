@@ -30,6 +30,13 @@ app.add_typer(law_app, name="law")
 class Format(StrEnum):
     text = "text"
     json = "json"
+    markdown = "markdown"
+    html = "html"
+
+
+class Detail(StrEnum):
+    summary = "summary"
+    full = "full"
 
 
 def fail(message: str) -> NoReturn:
@@ -71,7 +78,11 @@ def decide(
                                         "for standard input.")],
     as_of: AsOf = None,
     variant: VariantOpt = None,
-    format: Annotated[Format, typer.Option("--format", help="text or json")] = Format.text,
+    format: Annotated[Format, typer.Option(
+        "--format", help="text, json, markdown or html (a printable memo)")] = Format.text,
+    detail: Annotated[Detail, typer.Option(
+        "--detail", help="summary (the answer and what is open) or full (every clause of the "
+        "trace with the facts that decided it); text, markdown and html")] = Detail.summary,
 ) -> None:
     """Decide one case: findings, pathway, reasons with citations, missing facts and
     counterfactuals."""
@@ -87,7 +98,11 @@ def decide(
     if format is Format.json:
         typer.echo(json.dumps(determination.to_dict(), indent=2, ensure_ascii=False))
     else:
-        typer.echo(str(determination))
+        from safethird import explain
+
+        render = {Format.text: explain.render_text, Format.markdown: explain.render_markdown,
+                  Format.html: explain.render_html}[format]
+        typer.echo(render(determination, detail=detail.value), nl=False)
 
 
 @app.command()

@@ -1,0 +1,301 @@
+"""The memo (safethird.explain): the answer first, every clause phrased in words of its own,
+unknowns never shown as "No", windows with their last day, and the same memo as text, Markdown
+and HTML. Snapshots of a few memos live in tests/snapshots/ (reviewed by reading them);
+``SAFETHIRD_UPDATE_SNAPSHOTS=1 pytest tests/test_memo.py`` rewrites them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import safethird
+from safethird.decide import Determination, rules
+from safethird.explain import render_html, render_markdown, render_text
+from safethird.law.variants import VARIANTS
+from safethird.logic.expr import Clause
+from safethird.memo.phrasebook import load
+
+ROOT = Path(__file__).resolve().parent.parent
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+EXAMPLES = sorted((ROOT / "examples").glob("*.json")) + sorted(
+    (SNAPSHOTS / "inputs").glob("*.json"))
+CASES = [c for p in sorted((Path(__file__).parent / "cases").glob("*.yaml"))
+         for c in yaml.safe_load(p.read_text("utf-8"))]
+
+
+def _decide(path: Path) -> Determination:
+    return safethird.decide(json.loads(path.read_text("utf-8")))
+
+
+def _case(c: dict[str, Any]) -> Determination:
+    return safethird.decide(c["facts"], as_of=c["as_of"], variant=c.get("variant"))
+
+
+# --- the phrasebook covers the rule set ---------------------------------------------------------
+
+def _clause_ids() -> set[str]:
+    ids = set()
+    for variant in [None, *VARIANTS]:
+        for node in rules(variant).nodes.values():
+            ids |= {n.id for n in node.walk() if isinstance(n, Clause)}
+    return ids
+
+
+def test_every_clause_of_the_rule_set_is_phrased() -> None:
+    """A new clause must be phrased: when it holds, when it does not, and when unknown."""
+    book = load("en")
+    missing = sorted(i for i in _clause_ids() if not book.has_phrasing(i))
+    assert not missing, f"phrase these clauses in law/data/phrasing/en.yaml: {missing}"
+
+
+def test_every_pathway_has_a_title() -> None:
+    from safethird.decide import PATHWAYS
+
+    assert set(PATHWAYS) <= set(load("en").data["pathways"])
+
+
+def test_an_unknown_clause_id_falls_back_to_its_own_text() -> None:
+    from safethird.memo.phrasebook import Context, phrase
+
+    book = load("en")
+    ctx = Context(book, {}, dt.date(2020, 1, 1))
+    assert phrase(book, "new.clause", True, ctx, "the person did X") == \
+        "The person did X (holds)."
+    assert phrase(book, "new.clause", None, ctx, "the person did X") == \
+        "The person did X (not known)."
+
+
+# --- words of their own ------------------------------------------------------------------------
+
+def _all_memos() -> list[tuple[str, str, Determination]]:
+    out = []
+    for path in EXAMPLES:
+        d = _decide(path)
+        out.append((path.stem, render_text(d, detail="full"), d))
+    for c in CASES:
+        d = _case(c)
+        out.append((c["name"][:60], render_text(d, detail="full") + render_markdown(d), d))
+    return out
+
+
+MEMOS = _all_memos()
+
+
+@pytest.mark.parametrize(("name", "memo"), [(n, m) for n, m, _ in MEMOS],
+                         ids=[n for n, _, _ in MEMOS])
+def test_no_memo_says_no_before_a_sentence_or_doubles_a_negative(name: str, memo: str) -> None:
+    assert "No —" not in memo and "Yes —" not in memo and "Unknown —" not in memo
+    for sentence in re.split(r"(?<=[.?!])\s+", memo.replace("\n", " ")):
+        assert not re.search(r"\bdid not\b[^.;:]*\bnot\b", sentence), sentence
+        assert not re.search(r"\bnot\b[^.;:]*\bdid not\b", sentence), sentence
+    # every clause is phrased: the fallback marks "(holds)" / "(does not hold)" never appear
+    assert "(does not hold)." not in memo and "(holds)." not in memo, name
+
+
+@pytest.mark.parametrize(("name", "d"), [(n, d) for n, _, d in MEMOS],
+                         ids=[n for n, _, _ in MEMOS])
+def test_an_unknown_is_never_shown_as_no(name: str, d: Determination) -> None:
+    from safethird.memo.build import build
+
+    m = build(d, "full")
+    for f in m.findings:
+        for x in f.trace + f.lines:
+            if x.value is None:
+                assert re.search(r"not (yet )?known|not recorded|not yet decided", x.text), \
+                    (x.clause, x.text)
+            else:
+                assert "not known" not in x.text, (x.clause, x.text)
+
+
+def test_the_answer_comes_first_then_the_pathway_then_what_is_open() -> None:
+    text = render_text(_decide(SNAPSHOTS / "inputs" / "salvadoran-texas-unknowns.json"))
+    order = [text.index(s) for s in ("Asylum Cooperative Agreements:",
+                                     "Third-country transit bar:", "Pathway:",
+                                     "Questions still open:")]
+    assert order == sorted(order)
+
+
+def test_a_window_shows_its_last_day_inclusive() -> None:
+    law = rules().law
+    order = next(o for o in law.transit_bar.court_orders if o.id == "east-bay-ca9-2019-08-16")
+    assert order.until == dt.date(2019, 9, 9)  # exclusive in the data
+    text = render_text(_decide(ROOT / "examples" / "guatemalan-arizona-2019-08.json"))
+    assert "from 2019-08-16 through 2019-09-08" in text
+    assert "2019-09-09" not in text
+
+
+def test_a_negative_result_is_said_in_words_of_its_own() -> None:
+    d = _decide(SNAPSHOTS / "inputs" / "honduran-texas-ninth-circuit-window.json")
+    text = " ".join(render_text(d, detail="full").split())
+    assert "the ninth circuit injunction" in text.lower()
+    assert "does not cover this person: they arrived in Texas, in the Fifth Circuit." in text
+
+
+def test_a_clause_shows_only_the_facts_that_decided_it() -> None:
+    from safethird.memo.build import build
+
+    d = _decide(ROOT / "examples" / "stateless-unknowns.json")  # no leg dates at all
+    m = build(d, "full")
+    entered = next(x for f in m.findings for x in f.trace
+                   if x.clause == "transit_bar.entered_before_rule")
+    assert entered.value is False
+    assert entered.facts == {"arrival.date": "2020-02-01"}  # not six unknown leg dates
+    trafficking = next(x for f in m.findings for x in f.trace
+                       if x.clause == "transit_bar.exception_trafficking_victim")
+    assert trafficking.facts == {"trafficking_victim": None}
+
+
+# --- the engine's fields, when it fills them -----------------------------------------------------
+
+def test_questions_branches_assumptions_warnings_and_reasons_that_hold_regardless() -> None:
+    d = _decide(SNAPSHOTS / "inputs" / "salvadoran-texas-unknowns.json")
+    d.missing_facts = ["trafficking_victim"]
+    d.questions = [{"fact": "trafficking_victim", "settles": [
+        {"value": True, "pathway": "credible_fear_asylum", "findings": {}},
+        {"value": False, "pathway": "undetermined", "findings": {}}],
+        "alone": False, "with": ["route[1].protection_claim"],
+        "clauses": ["transit_bar.exception_trafficking_victim"],
+        "citations": ["8 CFR 208.13(c)(4)(ii)"]}]
+    d.branches = [{"fact": "aca_invoked", "value": True, "pathway": "aca_threshold_screening",
+                   "text": "if DHS invokes the agreement"}]
+    d.assumptions = [{"fact": "metered_before_2019_07_16", "value": False,
+                      "source": "--assume", "findings": ["transit_bar"]}]
+    d.warnings = [{"code": "not_encoded", "measure": "title-42",
+                   "message": "Title 42 expulsions may apply and are not decided here.",
+                   "citations": ["42 U.S.C. 265"]}]
+    d.findings["transit_bar"].holds_regardless = [
+        "applies whichever country was the last habitual residence: it can exclude at most one "
+        "of GT and MX"]
+    for memo in (render_text(d), render_markdown(d), render_html(d)):
+        flat = " ".join(memo.split())
+        assert "Is the person a victim of a severe form of trafficking" in flat
+        assert "yes → Credible-fear screening with asylum available (credible_fear_asylum)" in \
+            flat.replace("credible\\_fear\\_asylum", "credible_fear_asylum")
+        assert "route[1].protection_claim" in flat
+        assert "one answer settles the pathway by itself" not in flat  # "alone" is false here
+        assert "8 CFR 208.13(c)(4)(ii)" in flat.split("trafficking in persons (8 CFR 214.11)?")[1]
+        assert "If DHS invokes the agreement: Threshold screening" in flat
+        assert "metered" in flat and "--assume" in flat
+        assert "title-42: Title 42 expulsions may apply" in flat and "42 U.S.C. 265" in flat
+        assert "it can exclude at most one of GT and MX" in flat
+
+
+# --- HTML: valid, accessible, self-contained ------------------------------------------------------
+
+class _Outline(HTMLParser):
+    VOID = frozenset({"meta", "br", "link", "img", "hr", "input"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+        self.headings: list[int] = []
+        self.lang: str | None = None
+        self.external: list[str] = []
+        self.errors: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "html":
+            self.lang = a.get("lang")
+        if re.fullmatch(r"h[1-6]", tag):
+            self.headings.append(int(tag[1]))
+        for k in ("src", "href"):
+            if a.get(k):
+                self.external.append(a[k] or "")
+        if tag == "script":
+            self.errors.append("script")
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"</{tag}> closes <{self.stack[-1] if self.stack else ''}>")
+        else:
+            self.stack.pop()
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_html_memo_is_valid_accessible_and_self_contained(path: Path) -> None:
+    d = _decide(path)
+    html = render_html(d, detail="full")
+    p = _Outline()
+    p.feed(html)
+    assert html.startswith("<!DOCTYPE html>")
+    assert p.lang == "en"
+    assert not p.errors and not p.stack, (p.errors, p.stack)
+    assert not p.external  # no external resources: it prints from the case file alone
+    assert p.headings[0] == 1 and p.headings.count(1) == 1
+    assert all(b - a <= 1 for a, b in zip(p.headings, p.headings[1:], strict=False))
+    # status in words, not colour; the law version, engine version and as-of date on the page
+    for f in d.findings.values():
+        assert load().word(f.status) in html
+    assert d.law_version in html and d.engine_version in html and d.as_of.isoformat() in html
+    assert "<title>" in html
+
+
+# --- snapshots -----------------------------------------------------------------------------------
+
+def _normalized(text: str, d: Determination) -> str:
+    return text.replace(d.law_version, "<law-version>").replace(
+        f"safethird {d.engine_version}", "safethird <engine-version>").replace(
+        f"<dd>{d.engine_version}</dd>", "<dd><engine-version></dd>")
+
+
+SNAPSHOT_CASES = [(p, "text", "summary") for p in EXAMPLES] + [
+    (ROOT / "examples" / "honduran-el-paso-2019.json", "text", "full"),
+    (ROOT / "examples" / "honduran-el-paso-2019.json", "markdown", "summary"),
+    (SNAPSHOTS / "inputs" / "salvadoran-texas-unknowns.json", "html", "summary"),
+]
+
+
+@pytest.mark.parametrize(("path", "fmt", "detail"), SNAPSHOT_CASES,
+                         ids=[f"{p.stem}-{f}-{d}" for p, f, d in SNAPSHOT_CASES])
+def test_memo_snapshot(path: Path, fmt: str, detail: str) -> None:
+    d = _decide(path)
+    render = {"text": render_text, "markdown": render_markdown, "html": render_html}[fmt]
+    got = _normalized(render(d, detail=detail), d)
+    ext = {"text": "txt", "markdown": "md", "html": "html"}[fmt]
+    snap = SNAPSHOTS / f"{path.stem}.{detail}.{ext}"
+    if os.environ.get("SAFETHIRD_UPDATE_SNAPSHOTS"):
+        snap.write_text(got, encoding="utf-8")
+    assert snap.exists(), f"no snapshot {snap.name}: run with SAFETHIRD_UPDATE_SNAPSHOTS=1"
+    assert got == snap.read_text(encoding="utf-8"), \
+        f"{snap.name} changed: read the diff, then SAFETHIRD_UPDATE_SNAPSHOTS=1 to accept"
+
+
+def test_cli_writes_markdown_and_html(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    example = str(ROOT / "examples" / "honduran-el-paso-2019.json")
+    for fmt, start in (("markdown", "# Determination"), ("html", "<!DOCTYPE html>")):
+        p = subprocess.run([sys.executable, "-m", "safethird.cli", "decide", example,
+                            "--format", fmt, "--detail", "full"], capture_output=True,
+                           text=True, env=env, timeout=120)
+        assert p.returncode == 0, p.stderr
+        assert p.stdout.startswith(start)
+        assert "Full trace" in p.stdout and "8 CFR 208.13(c)(4)(ii)" in p.stdout
+    p = subprocess.run([sys.executable, "-m", "safethird.cli", "decide", example, "--detail",
+                        "everything"], capture_output=True, text=True, env=env, timeout=120)
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+
+
+def test_a_question_that_settles_the_pathway_alone_says_so() -> None:
+    d = _decide(SNAPSHOTS / "inputs" / "salvadoran-texas-unknowns.json")
+    d.missing_facts = ["unaccompanied_child"]
+    d.questions = [{"fact": "unaccompanied_child", "settles": [
+        {"value": True, "pathway": "uac_section_240", "findings": {}}], "alone": True,
+        "with": [], "clauses": [], "citations": []}]
+    text = " ".join(render_text(d).split())
+    assert "(unaccompanied_child) — one answer settles the pathway by itself — settles the " \
+        "pathway: yes → Section 240 removal proceedings (unaccompanied child) " \
+        "(uac_section_240)" in text
