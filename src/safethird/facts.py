@@ -213,6 +213,11 @@ class Case(_Strict):
     def _route_before_arrival(self) -> Case:
         if self.unaccompanied_child and self.family_unit:
             raise ValueError("unaccompanied_child and family_unit cannot both be true")
+        from safethird.law.geography import sector_conflict
+
+        conflict = sector_conflict(self.arrival.sector, self.arrival.state, self.arrival.border)
+        if conflict:
+            raise ValueError(conflict)
         arrived = self.arrival.date
         for i, leg in enumerate(self.route or []):
             for name in ("entered", "left"):
