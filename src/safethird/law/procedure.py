@@ -14,9 +14,9 @@ without the second, the case goes on to credible fear as if no agreement applied
 
 from __future__ import annotations
 
-from safethird.law.uac import unaccompanied_alien_child
 from dataclasses import dataclass
 
+from safethird.law.uac import unaccompanied_alien_child
 from safethird.logic.expr import Clause, IsTrue, Overlaps, any_of, fact
 from safethird.logic.finding import DecisionTable, Finding
 

@@ -21,7 +21,6 @@ from safethird.logic.expr import (
     Const,
     Contains,
     Expr,
-    IsTrue,
     Lookup,
     all_legs,
     any_leg,
