@@ -36,7 +36,7 @@ def test_every_sector_lies_in_border_states() -> None:
 
 
 def test_case_schema_rejects_a_sector_in_another_state() -> None:
-    with pytest.raises(CaseError, match="el_paso lies in NM, TX, not in arrival.state CA"):
+    with pytest.raises(CaseError, match=r"el_paso lies in NM, TX, not in arrival\.state CA"):
         parse_case(_row(0, "el_paso", "CA", "southern_land"))
     with pytest.raises(CaseError, match="southern land border, not air"):
         parse_case(_row(0, "laredo", "TX", "air"))

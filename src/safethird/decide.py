@@ -399,7 +399,34 @@ def missing_facts(r: Rules, record: dict[str, Any], as_of: dt.date, outcome: Map
             o["transit_bar"]["status"] != "unknown") for o in results) / len(results)
         moves_pathway = any(o["pathway"] != outcome["pathway"] for o in results)
         scored.append((not moves_pathway, -settles_pathway, -settles_findings, order, path))
+    if not scored and _undecided(outcome):
+        return _settling_facts(r, record, as_of)
     return [path for *_, path in sorted(scored)]
+
+
+def _undecided(outcome: Mapping[str, Any]) -> bool:
+    return outcome["pathway"] == UNDETERMINED or any(
+        outcome[k]["status"] == "unknown" for k in ("aca", "transit_bar"))
+
+
+def _settling_facts(r: Rules, record: dict[str, Any], as_of: dt.date) -> list[str]:
+    """When no single fact changes an undetermined outcome (it takes two together), the unknown
+    facts that settle some of the conditions it waits on, in the order the law reads them: an
+    undetermined answer always says what to ask."""
+    base = _values(r, Evaluation(record, as_of))
+    out = []
+    for path in _fact_paths(r, record):
+        if path == "as_of" or _get(record, path) is not None:
+            continue
+        for v in _candidates(r, record, path):
+            changed = _set(record, path, v)
+            if not possible(changed, as_of):
+                continue
+            values = _values(r, Evaluation(changed, as_of))
+            if any(base[k] is None and values[k] is not None for k in base):
+                out.append(path)
+                break
+    return out
 
 
 def counterfactuals(r: Rules, record: dict[str, Any], as_of: dt.date,
