@@ -52,8 +52,10 @@ def random_case(rng: random.Random, i: int = 0) -> dict[str, Any]:
     state = _maybe(rng, rng.choice(STATES))
     # a sector only where it agrees with the state and border (the schema rejects the rest)
     sectors = [s for s, states in sector_states().items() if state is None or state in states]
-    sector = (rng.choice(sectors) if border in (None, "southern_land") and sectors
-              and rng.random() < 0.5 else None)
+    operated = [s for s in ("el_paso", "rio_grande_valley") if s in sectors]
+    sector = (rng.choice(operated if operated and rng.random() < 0.6 else sectors)
+              if border in (None, "southern_land") and sectors and rng.random() < 0.6
+              else None)
     nat_choice = rng.random()
     nationalities = ([] if nat_choice < 0.05 else
                      [rng.choice(["HN", "SV", "GT", "MX"])] if nat_choice < 0.6 else
