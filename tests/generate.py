@@ -8,11 +8,14 @@ import random
 from typing import Any
 
 from safethird.facts import AdmissionDocument, Border, Place, ProtectionClaim
+from safethird.law.geography import sector_states
 
 KEY_DATES = [dt.date.fromisoformat(d) for d in (
     "2019-07-15", "2019-07-16", "2019-07-24", "2019-08-16", "2019-09-09", "2019-09-11",
     "2019-11-19", "2019-11-20", "2019-12-12", "2020-01-04", "2020-03-16", "2020-05-01",
-    "2020-06-30", "2020-12-15", "2021-01-19", "2021-02-06", "2021-02-16")]
+    "2020-06-30", "2020-12-15", "2021-01-19", "2021-02-06", "2021-02-16",
+    # the corrections of December 2026: Al Otro Lado stay, Rio Grande Valley, 85 FR 83597
+    "2019-12-20", "2020-01-20", "2020-03-05", "2020-12-23")]
 # partners, Mexico, party-to-none countries, late treaty joiners, a territory with unknown status
 COUNTRIES = ["GT", "SV", "HN", "MX", "NI", "CU", "IN", "BB", "LC", "GD", "KN", "OM", "PK",
              "TT", "VE", "US", "PR", "BZ", "CO", "EC"]
@@ -44,6 +47,15 @@ def random_case(rng: random.Random, i: int = 0) -> dict[str, Any]:
         day = leave
     uac = _maybe(rng, rng.random() < 0.15)
     family = _maybe(rng, False if uac else rng.random() < 0.4)
+    border = _maybe(rng, rng.choice(list(Border)).value if rng.random() < 0.3
+                    else "southern_land", 0.1)
+    state = _maybe(rng, rng.choice(STATES))
+    # a sector only where it agrees with the state and border (the schema rejects the rest)
+    sectors = [s for s, states in sector_states().items() if state is None or state in states]
+    operated = [s for s in ("el_paso", "rio_grande_valley") if s in sectors]
+    sector = (rng.choice(operated if operated and rng.random() < 0.6 else sectors)
+              if border in (None, "southern_land") and sectors and rng.random() < 0.6
+              else None)
     nat_choice = rng.random()
     nationalities = ([] if nat_choice < 0.05 else
                      [rng.choice(["HN", "SV", "GT", "MX"])] if nat_choice < 0.6 else
@@ -57,10 +69,10 @@ def random_case(rng: random.Random, i: int = 0) -> dict[str, Any]:
         "family_unit": family,
         "arrival": {
             "date": _maybe(rng, arrival, 0.1),
-            "border": _maybe(rng, rng.choice(list(Border)).value if rng.random() < 0.3
-                             else "southern_land", 0.1),
+            "border": border,
             "place": _maybe(rng, rng.choice(list(Place)).value),
-            "state": _maybe(rng, rng.choice(STATES)),
+            "state": state,
+            "sector": sector,
         },
         "route": _maybe(rng, legs, 0.1),
         "trafficking_victim": _maybe(rng, rng.random() < 0.1),
@@ -72,5 +84,7 @@ def random_case(rng: random.Random, i: int = 0) -> dict[str, Any]:
                                       if (v := _maybe(rng, rng.random() < 0.3, 0.5)) is not None},
         "public_interest_exception": _maybe(rng, rng.random() < 0.15),
         "metered_before_2019_07_16": _maybe(rng, rng.random() < 0.1, 0.5),
+        "habitual_residence": _maybe(rng, rng.choice(COUNTRIES), 0.4),
+        "aca_invoked": _maybe(rng, rng.random() < 0.7, 0.3),
         "as_of": as_of,
     }

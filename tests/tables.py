@@ -13,7 +13,8 @@ from safethird import facts
 
 SCALARS = ["id", "last_habitual_residence", "birth_date", "unaccompanied_child", "family_unit",
            "trafficking_victim", "admission_document", "visa_exempt", "fear_claimed",
-           "public_interest_exception", "metered_before_2019_07_16", "as_of"]
+           "public_interest_exception", "metered_before_2019_07_16", "habitual_residence",
+           "aca_invoked", "as_of"]
 
 
 def _text(v: Any) -> str:

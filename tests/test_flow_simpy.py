@@ -32,7 +32,10 @@ def test_simpy_gives_identical_days_baseline(seed):
     rep = replicate(sc, 0, seed, 1)
     sim = run_simpy(rep.people, rep.cap, rep.draws)
     _same(rep.outcome, sim)
-    assert (rep.outcome.transferred >= 0).sum() > 800
+    # not a vacuous cross-check: hundreds are transferred. (Since the operation scope of issue 8
+    # — between ports, El Paso sector, the Rio Grande Valley from 2020-01-20 — the deterministic
+    # baseline transfers 660, against more than 800 when every Texas arrival was in scope.)
+    assert (rep.outcome.transferred >= 0).sum() > 600
 
 
 def test_simpy_identical_with_screening_capacity_and_custody_limit():

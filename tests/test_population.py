@@ -106,17 +106,22 @@ def test_pathways_come_from_the_rules():
     sample = pl.concat([sample, people.sample(10, seed=2)])
     for row in sample.iter_rows(named=True):
         rec = case_record(row["citizenship"], row["group"], row["component"], row["state"],
-                          row["fear_claimed"], row["fear_of_partner"])
+                          row["fear_claimed"], row["fear_of_partner"], sector=row["sector"])
         rec["arrival"]["date"] = row["arrival"].isoformat()
         rec["route"] = [dict(leg, entered=row["arrival"].isoformat(),
                              left=row["arrival"].isoformat()) for leg in rec["route"] or []] \
             if rec["route"] is not None else None
         d = safethird.decide(rec, as_of=row["arrival"])
         assert d.pathway == row["pathway"], row
-    # Honduran single adults with a fear claim in Texas in December: sent to Guatemala
+    # Honduran single adults with a fear claim caught between ports in the El Paso sector in
+    # December: sent to Guatemala; elsewhere in Texas (Laredo, ports of entry): not (the
+    # operation ran between ports in the El Paso sector, the Rio Grande Valley from Jan. 2020)
     hn = people.filter((pl.col("citizenship") == "HN") & (pl.col("group") == "single_adult")
                        & (pl.col("state") == "TX") & pl.col("fear_claimed"))
-    assert hn.height > 0 and (hn["pathway"] == "aca_transfer").all()
+    el_paso = hn.filter(pl.col("sector") == "El Paso")
+    assert el_paso.height > 0 and (el_paso["pathway"] == "aca_transfer").all()
+    rest = hn.filter(pl.col("sector") != "El Paso")
+    assert rest.height > 0 and (rest["pathway"] == "credible_fear_barred").all()
     # ... in California: not (the operation was Texas and New Mexico)
     ca = people.filter((pl.col("citizenship") == "HN") & (pl.col("state") == "CA")
                        & pl.col("fear_claimed") & (pl.col("group") == "single_adult"))

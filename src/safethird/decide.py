@@ -17,6 +17,7 @@ from safethird import __version__ as ENGINE_VERSION
 from safethird import facts as facts_mod
 from safethird.law import aca, procedure, transit_bar
 from safethird.law.data import Law, load_law
+from safethird.law.geography import sector_conflict
 from safethird.law.procedure import PATHWAYS as PATHWAYS  # re-exported: the pathway codes
 from safethird.law.variants import apply_variants, parse_variants
 from safethird.logic.evaluate import Evaluation, clause_trace, fact_values, read_fact
@@ -228,6 +229,9 @@ def _explain_finding(r: Rules, f: Finding, ev: Evaluation, result: dict[str, Any
     if result["status"] == APPLIES:
         because.append(f"Therefore: {f.applies.text} [{f.applies.citation}]")
         citations.append(f.applies.citation)
+    for note in f.notes:
+        if ev.value(note) is not False:
+            because.append(f"Open question — {note.text} [{note.citation}]")
     trace = [
         {"id": c.id, "text": c.text, "citation": c.citation, "value": v,
          "facts": {k: _jsonable(x) for k, x in fact_values(c, ev).items()}}
@@ -356,6 +360,9 @@ def possible(record: dict[str, Any], as_of: dt.date) -> bool:
     """Facts that could all be true at once (what case validation would accept)."""
     if record.get("unaccompanied_child") and record.get("family_unit"):
         return False
+    arrival = record.get("arrival") or {}
+    if sector_conflict(arrival.get("sector"), arrival.get("state"), arrival.get("border")):
+        return False
     arrived = (record.get("arrival") or {}).get("date")
     if arrived is not None:
         if arrived > as_of:
@@ -392,7 +399,34 @@ def missing_facts(r: Rules, record: dict[str, Any], as_of: dt.date, outcome: Map
             o["transit_bar"]["status"] != "unknown") for o in results) / len(results)
         moves_pathway = any(o["pathway"] != outcome["pathway"] for o in results)
         scored.append((not moves_pathway, -settles_pathway, -settles_findings, order, path))
+    if not scored and _undecided(outcome):
+        return _settling_facts(r, record, as_of)
     return [path for *_, path in sorted(scored)]
+
+
+def _undecided(outcome: Mapping[str, Any]) -> bool:
+    return outcome["pathway"] == UNDETERMINED or any(
+        outcome[k]["status"] == "unknown" for k in ("aca", "transit_bar"))
+
+
+def _settling_facts(r: Rules, record: dict[str, Any], as_of: dt.date) -> list[str]:
+    """When no single fact changes an undetermined outcome (it takes two together), the unknown
+    facts that settle some of the conditions it waits on, in the order the law reads them: an
+    undetermined answer always says what to ask."""
+    base = _values(r, Evaluation(record, as_of))
+    out = []
+    for path in _fact_paths(r, record):
+        if path == "as_of" or _get(record, path) is not None:
+            continue
+        for v in _candidates(r, record, path):
+            changed = _set(record, path, v)
+            if not possible(changed, as_of):
+                continue
+            values = _values(r, Evaluation(changed, as_of))
+            if any(base[k] is None and values[k] is not None for k in base):
+                out.append(path)
+                break
+    return out
 
 
 def counterfactuals(r: Rules, record: dict[str, Any], as_of: dt.date,
@@ -452,12 +486,28 @@ def decide(case: facts_mod.Case | Mapping[str, Any], as_of: str | dt.date | None
     record = facts_mod.to_record(case)
     outcome, ev = evaluate_record(r, record, day)
     found = {f.name: _explain_finding(r, f, ev, outcome[f.name]) for f in r.findings}
+    _state_branches(r, record, day, outcome, found)
     return Determination(
         case_id=case.id, as_of=day, law_version=r.law.version, variants=r.law.variants,
         findings=found, pathway=outcome["pathway"],
         missing_facts=missing_facts(r, record, day, outcome) if explain else [],
         counterfactuals=counterfactuals(r, record, day, outcome) if explain else [],
         facts=record)
+
+
+def _state_branches(r: Rules, record: dict[str, Any], as_of: dt.date,
+                    outcome: Mapping[str, Any], found: dict[str, FindingResult]) -> None:
+    """An unknown decision of an authority that the pathway turns on: say what follows either
+    way, on the finding the procedure names (the decisions are declared in the procedure)."""
+    for d in procedure.AUTHORITY_DECISIONS:
+        if _get(record, d.fact) is not None or d.finding not in found:
+            continue
+        yes = evaluate_record(r, _set(record, d.fact, True), as_of)[0]["pathway"]
+        no = evaluate_record(r, _set(record, d.fact, False), as_of)[0]["pathway"]
+        if yes != no:
+            found[d.finding].because.append(
+                f"Either way ({d.fact} unknown) — {d.if_true}: {yes}; {d.if_false}: {no} "
+                f"[{d.citation}]")
 
 
 def _as_of(as_of: str | dt.date | None, case: facts_mod.Case) -> dt.date:

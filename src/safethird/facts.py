@@ -274,6 +274,11 @@ class Case(_Strict):
     def _route_before_arrival(self) -> Case:
         if self.unaccompanied_child and self.family_unit:
             raise ValueError("unaccompanied_child and family_unit cannot both be true")
+        from safethird.law.geography import sector_conflict
+
+        conflict = sector_conflict(self.arrival.sector, self.arrival.state, self.arrival.border)
+        if conflict:
+            raise ValueError(conflict)
         arrived = self.arrival.date
         for i, leg in enumerate(self.route or []):
             for name in ("entered", "left"):
@@ -456,7 +461,7 @@ FACTS: dict[str, FactSpec] = {
         FactSpec("arrival.place", "enum", tuple(Place.__members__),
                  description="at a port of entry or between ports"),
         FactSpec("arrival.state", "state", description="US state where the person arrived"),
-        FactSpec("arrival.sector", "enum", tuple(Sector.__members__),
+        FactSpec("arrival.sector", "enum", tuple(Sector.__members__), example="el_paso",
                  description="Border Patrol sector of a southern land arrival"),
         FactSpec("arrival.scheduled_appointment", "bool",
                  description="presented at a port of entry at a pre-scheduled time and place"),

@@ -551,6 +551,7 @@ def validate(raw: pl.DataFrame, default_as_of: dt.date | None,
     cross: list[Check] = [
         (pl.lit("(case)"), pl.lit("unaccompanied_child and family_unit cannot both be true"),
          t["unaccompanied_child"] & t["family_unit"]),
+        *_sector_checks(t),
         (pl.lit("(case)"), pl.format("a route date ({}) is after arrival.date {}", leg_last,
                                      t["arrival.date"]),
          leg_last > t["arrival.date"]),
@@ -609,6 +610,29 @@ def _with_hints(errors: pl.DataFrame, flat_route: bool) -> pl.DataFrame:
                 pl.col("field").str.replace(leg + r"\.?", "").str.replace(r"^(.)", ".$1")))
             .otherwise(pl.col("field")).alias("field"))
     return errors
+
+
+def _sector_checks(t: dict[str, pl.Expr]) -> list[Check]:
+    """A Border Patrol sector implies its state(s) and the southern land border: the same
+    check, and the same message, as the case schema's (``law.geography.sector_conflict``)."""
+    from safethird.law.geography import sector_states
+
+    states = {s: ", ".join(v) for s, v in sector_states().items()}
+    sector, state, border = t["arrival.sector"], t["arrival.state"], t["arrival.border"]
+    allowed = pl.any_horizontal(*((sector == s) & state.is_in(list(v))
+                                  for s, v in sector_states().items()))
+    return [
+        (pl.lit("(case)"), pl.format("arrival.sector {} lies in {}, not in arrival.state {}",
+                                     sector, sector.replace_strict(states, default=None,
+                                                                   return_dtype=pl.String),
+                                     state),
+         sector.is_not_null() & state.is_not_null() & ~allowed),
+        (pl.lit("(case)"), pl.format("arrival.sector {} is on the southern land border, not {}",
+                                     sector, border),
+         # one sector problem per row, as the case schema reports it: the state first
+         sector.is_not_null() & border.is_not_null() & (border != "southern_land")
+         & (state.is_null() | allowed)),
+    ]
 
 
 def _first_index(checks: list[Check]) -> pl.Expr:

@@ -4,27 +4,38 @@ Interim final rule 84 FR 63994 (Nov. 19, 2019), for every agreement in ``law/dat
 Read beside the provisions, for each prospective receiving country in turn (8 CFR
 208.30(e)(7)(ii), (iv): the officer tests each agreement that could apply):
 
-1. legal effect: the agreement in force for an arrival on this date, and operated by the US on
-   the as-of date (the rule is prospective: 84 FR 63994, DATES);
-2. INA 208(a)(2)(A) / (e)(7)(iii)(A): not to the person's country of nationality or, if
-   stateless, of last habitual residence;
-3. INA 208(a)(2)(E): not an unaccompanied alien child;
-4. the agreements' own exceptions ((e)(7)(iii)): a valid US visa or admission document other
+1. legal effect: the agreement in force for an arrival on this date, on the as-of date (the rule
+   is prospective: 84 FR 63994, DATES);
+2. operation: the US was sending people under it on the as-of date (an agreement in force and
+   not operated is ``not_operating``, not "no agreement in force");
+3. INA 208(a)(2)(A) / (e)(7)(iii)(A): not to the person's country of nationality or, if
+   stateless, of last habitual residence (lawful or not: ``habitual_residence``);
+4. INA 208(a)(2)(E): not an unaccompanied alien child;
+5. the agreements' own exceptions ((e)(7)(iii)): a valid US visa or admission document other
    than a transit visa, or visa-exempt;
-5. (variant ``transit-required`` only) the person passed through the receiving country;
-6. the operation: the nationalities, groups and places the US applied it to at that time;
-7. (e)(7)(iii)(B): the USCIS Director's public-interest exception;
-8. (e)(7)(i)-(ii): fear of the receiving country established (more likely than not), which the
+6. (variant ``transit-required`` only) the person passed through the receiving country;
+7. the operation's scope: the nationalities, groups, border, place and Border Patrol sector the
+   US applied it to at that time (where the record is silent, unknown);
+8. (e)(7)(iii)(B): the USCIS Director's public-interest exception;
+9. (e)(7)(i)-(ii): fear of the receiving country established (more likely than not), which the
    person must raise and prove — not shown is not established, but stays a missing fact.
 
+The finding is the agreement's reach: a person it reaches is *amenable* to it. Whether DHS
+actually sought removal under it (``aca_invoked``: 8 CFR 208.30(e)(7) begins only when the
+officer "seeks the alien's removal" under an agreement) is the procedure's question
+(``law/procedure.py``), not this finding's.
+
 A stage defeats the agreement when it removes every receiving country still in play; the reason
-reported is that stage, in this order (CONTRACT.md).
+reported is that stage, in this order (CONTRACT.md): no_agreement_in_force, not_operating,
+partner_national, unaccompanied_child, admission_document, partner_not_transited (variant),
+outside_operational_scope, public_interest, fear_of_receiving_country.
 """
 
 from __future__ import annotations
 
 from safethird.law.data import Agreement, Law, OperationPhase
 from safethird.law.entry import arrived_on_or_after
+from safethird.law.geography import arrived_in_sectors, southern_land_arrival
 from safethird.law.uac import unaccompanied_alien_child
 from safethird.logic.expr import (
     AS_OF,
@@ -47,20 +58,26 @@ PROVISION = "INA 208(a)(2)(A); 8 CFR 208.30(e)(7); 8 CFR 1240.11(h)"
 TRUE = Const(True, "bool")
 
 
-def in_force_and_operating(a: Agreement) -> Clause:
+def in_force(a: Agreement) -> Clause:
     until = a.in_force_until
     legal = arrived_on_or_after(a.applies_to_arrivals.from_) & AS_OF.ge(
         date(a.applies_to_arrivals.from_))
     if until is not None:
         legal = legal & AS_OF.lt(date(until))
-    operating = any_of(*(_phase_window(p) for p in a.operation))
     return Clause(
-        f"aca.{a.partner}.in_force_and_operating",
+        f"aca.{a.partner}.in_force",
         f"the {a.partner} agreement covered an arrival on this date (from "
-        f"{a.applies_to_arrivals.from_}), was not suspended, and the US was sending people "
-        f"under it on the as-of date",
-        f"INA 208(a)(2)(A); {a.federal_register}; 84 FR 63994 (prospective only)",
-        legal & operating)
+        f"{a.applies_to_arrivals.from_}) and was not suspended on the as-of date",
+        f"INA 208(a)(2)(A); {a.federal_register}; 84 FR 63994 (prospective only)", legal)
+
+
+def operating(a: Agreement) -> Clause:
+    return Clause(
+        f"aca.{a.partner}.operating",
+        f"the US was sending people under the {a.partner} agreement on the as-of date",
+        "; ".join(sorted({s for p in a.operation for s in p.sources}
+                         | set(a.operation_sources))) or "(no operation)",
+        any_of(*(_phase_window(p) for p in a.operation)))
 
 
 def _phase_window(p: OperationPhase) -> Expr:
@@ -73,10 +90,11 @@ def partner_national(a: Agreement) -> Clause:
     nationalities = fact("nationalities")
     return Clause(
         f"aca.{p}.partner_national",
-        f"the person is a national of {p}, or stateless with last habitual residence in {p}",
+        f"the person is a national of {p}, or stateless with last habitual residence (lawful "
+        f"or not) in {p}",
         "INA 208(a)(2)(A); 8 CFR 208.30(e)(7)(iii)(A)",
         Contains(nationalities, Const(p))
-        | (IsEmpty(nationalities) & fact("last_habitual_residence").eq(p)))
+        | (IsEmpty(nationalities) & fact("habitual_residence").eq(p)))
 
 
 def transited(a: Agreement) -> Clause:
@@ -97,11 +115,20 @@ def in_operational_scope(a: Agreement) -> Clause:
             conditions.append(~fact("family_unit"))
         if p.arrival_states is not None:
             conditions.append(fact("arrival.state").isin(p.arrival_states))
+        if p.borders is not None:
+            border = fact("arrival.border").isin(p.borders)
+            if "southern_land" in p.borders:
+                border = border | southern_land_arrival()
+            conditions.append(border)
+        if p.places is not None:
+            conditions.append(fact("arrival.place").isin(p.places))
+        if p.sectors is not None:
+            conditions.append(arrived_in_sectors(p.sectors))
         phases.append(all_of(*conditions))
     return Clause(
         f"aca.{a.partner}.in_operational_scope",
         f"on the as-of date the US applied the {a.partner} agreement to people of this "
-        f"nationality and group arriving in this state",
+        f"nationality and group arriving at this border, place and Border Patrol sector",
         "; ".join(sorted({s for p in a.operation for s in p.sources})) or "(no operation)",
         any_of(*phases))
 
@@ -134,7 +161,8 @@ def rule(law: Law) -> Finding:
             IsTrue(fact(f"fear_of_receiving_country.{a.partner}")))
 
     stages: list[tuple[str, dict[str, Expr]]] = [
-        ("no_agreement_in_force", {a.partner: in_force_and_operating(a) for a in agreements}),
+        ("no_agreement_in_force", {a.partner: in_force(a) for a in agreements}),
+        ("not_operating", {a.partner: operating(a) for a in agreements}),
         ("partner_national", {a.partner: ~partner_national(a) for a in agreements}),
         ("unaccompanied_child", {a.partner: ~uac for a in agreements}),
         ("admission_document", {a.partner: ~document for a in agreements}),
@@ -147,9 +175,14 @@ def rule(law: Law) -> Finding:
         ("fear_of_receiving_country", {a.partner: ~fear(a) for a in agreements}),
     ]
     texts = {
-        "no_agreement_in_force": ("no agreement was both in force for this arrival and "
-                                  "operated by the US on the as-of date", PROVISION),
-        "partner_national": ("the person is a national (or stateless habitual resident) of "
+        "no_agreement_in_force": ("no agreement was in force for this arrival on the as-of "
+                                  "date (not yet in force, not covering arrivals this early, "
+                                  "suspended or terminated)", PROVISION),
+        "not_operating": ("an agreement was in force, but the US was not sending anyone under "
+                          "it on the as-of date (never put into operation, or paused)",
+                          "the agreements' operation (see law data sources)"),
+        "partner_national": ("the person is a national (or stateless habitual resident, lawful "
+                             "or not) of "
                              "every partner whose agreement could apply",
                              "INA 208(a)(2)(A); 8 CFR 208.30(e)(7)(iii)(A)"),
         "unaccompanied_child": (uac.text, uac.citation),
@@ -157,7 +190,8 @@ def rule(law: Law) -> Finding:
         "partner_not_transited": ("the person passed through no partner whose agreement could "
                                   "apply", "variant transit-required"),
         "outside_operational_scope": ("the US was not applying the agreement(s) to people of this "
-                                      "nationality, group or place of arrival at that time",
+                                      "nationality or group, or at this border, place or "
+                                      "Border Patrol sector, at that time",
                                       "operation of the agreements (see law data sources)"),
         "public_interest": (public_interest.text, public_interest.citation),
         "fear_of_receiving_country": ("the person established more-likely-than-not persecution "
@@ -178,8 +212,9 @@ def rule(law: Law) -> Finding:
                               shows=_unique(keep.values())))
     subject = Clause(
         "aca.subject_to_agreement",
-        "none of the above: the person may be removed to a partner country to seek protection "
-        "there and is ineligible to apply for asylum in the United States",
+        "none of the above: the person is amenable to the agreement — if DHS seeks their removal "
+        "under it, they may be removed to the partner country to seek protection there and "
+        "may not apply for asylum in the United States",
         "INA 208(a)(2)(A); 8 CFR 208.30(e)(7)(i)", ~any_of(*(r.clause for r in reasons)))
     partners = tuple(
         (p, Clause(f"aca.receiving.{p}", f"{p} could receive the person under its agreement",

@@ -84,6 +84,9 @@ def _check_agreements(law: Law, r: Report) -> None:
             for st in p.arrival_states or ():
                 if st not in STATE_CIRCUIT:
                     r.errors.append(f"{pw}: unknown state {st!r}")
+            if p.sectors is not None and p.borders is not None \
+                    and "southern_land" not in p.borders:
+                r.errors.append(f"{pw}: Border Patrol sectors, but not the southern land border")
         for e in a.exceptions:
             _sourced(law, r, f"{w}.exceptions.{e.id}", e)
             if not e.citation.strip():
@@ -116,10 +119,31 @@ def _check_transit_bar(law: Law, r: Report) -> None:
         version = next((v for v in tb.versions if v.id == o.version), None)
         if version and (o.from_ < version.from_):
             r.errors.append(f"{w}: starts before its rule version took effect")
+        for i, stay in enumerate(o.stayed):
+            _sourced(law, r, f"{w}.stayed[{i}]", stay)
+            if stay.until is not None and stay.until <= stay.from_:
+                r.errors.append(f"{w}.stayed[{i}]: until {stay.until} is not after {stay.from_}")
+            if stay.from_ < o.from_ or (o.until is not None and stay.from_ >= o.until):
+                r.errors.append(f"{w}.stayed[{i}]: starts outside the order's window")
         circuits = set(STATE_CIRCUIT.values())
         for c in o.scope.circuits:
             if c not in circuits:
                 r.errors.append(f"{w}: unknown circuit {c!r}")
+    for m in tb.remedies:
+        _sourced(law, r, f"transit-bar.remedies.{m.id}", m)
+    for q in tb.open_questions:
+        _sourced(law, r, f"transit-bar.open_questions.{q.id}", q)
+        r.warnings.append(f"transit-bar.open_questions.{q.id}: open — {q.text}")
+
+
+def _check_geography(law: Law, r: Report) -> None:
+    from safethird.law.geography import geography
+
+    for name, f in geography().sectors.items():
+        _sourced(law, r, f"geography.sectors.{name}", f)
+        for st in f.states:
+            if st not in STATE_CIRCUIT:
+                r.errors.append(f"geography.sectors.{name}: unknown state {st!r}")
 
 
 def _check_countries(law: Law, r: Report) -> None:
@@ -174,6 +198,7 @@ def check(law: Law) -> Report:
             r.errors.append(f"source {sid}: no url")
     _check_agreements(law, r)
     _check_transit_bar(law, r)
+    _check_geography(law, r)
     _check_countries(law, r)
     _check_rules(law, r)
     r.counts["sources"] = len(law.sources)

@@ -70,11 +70,22 @@ class AppliesFrom(Sourced):
     from_: dt.date = Field(alias="from")
 
 
+Border = Literal["southern_land", "northern_land", "air", "sea"]
+Place = Literal["port_of_entry", "between_ports"]
+Sector = Literal["san_diego", "el_centro", "yuma", "tucson", "el_paso", "big_bend", "del_rio",
+                 "laredo", "rio_grande_valley"]
+
+
 class OperationPhase(Window):
-    # None = no limit (every nationality / every state)
+    """Whom, and where, the US actually applied an agreement to in one period. Every limit is
+    optional: None = no limit (every nationality, state, border, place, sector)."""
+
     nationalities: tuple[str, ...] | None
     groups: tuple[Literal["single_adult", "family_unit"], ...] = ("single_adult", "family_unit")
     arrival_states: tuple[str, ...] | None
+    borders: tuple[Border, ...] | None = None
+    places: tuple[Place, ...] | None = None
+    sectors: tuple[Sector, ...] | None = None
 
 
 class AgreementException(Sourced):
@@ -130,6 +141,25 @@ class CourtOrder(Window):
     version: str
     order: str
     scope: CourtScope
+    # a stay of this order: while it holds, the order does not bar applying the rule
+    stayed: tuple[Window, ...] = ()
+
+
+class Remedy(Sourced):
+    """A court order that is not a window of the rule's legal effect (e.g. an order to reopen
+    decided cases): recorded with its source, not evaluated."""
+
+    id: str
+    date: dt.date
+    order: str
+
+
+class OpenQuestion(Sourced):
+    """A reading the encoding follows that is faithful to the text but open: ``law check``
+    lists it, and the explanation flags it where it applies."""
+
+    id: str
+    text: str
 
 
 class TransitBarLaw(_Model):
@@ -140,6 +170,8 @@ class TransitBarLaw(_Model):
     versions: tuple[RuleVersion, ...]
     vacated: tuple[Vacatur, ...]
     court_orders: tuple[CourtOrder, ...]
+    remedies: tuple[Remedy, ...] = ()
+    open_questions: tuple[OpenQuestion, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -271,7 +303,8 @@ def _read_countries(text: str, name: str) -> dict[str, Country]:
 def _rule_files() -> dict[str, bytes]:
     pkg = resources.files("safethird")
     files = {}
-    for rel in ("law/aca.py", "law/transit_bar.py", "law/treaties.py", "decide.py",
+    for rel in ("law/aca.py", "law/transit_bar.py", "law/treaties.py", "law/entry.py",
+                "law/uac.py", "law/procedure.py", "law/geography.py", "decide.py",
                 "logic/expr.py", "logic/evaluate.py", "logic/vectorize.py"):
         p = pkg.joinpath(rel)
         if p.is_file():
@@ -306,6 +339,8 @@ def load_law(data_dir: str | None = None) -> Law:
         files["countries.csv"] = cpath.read_bytes()
         countries = _read_countries(files["countries.csv"].decode("utf-8"), "countries.csv")
     files["circuits.yaml"] = (root / "circuits.yaml").read_bytes()
+    if (root / "geography.yaml").exists():
+        files["geography.yaml"] = (root / "geography.yaml").read_bytes()
     files |= _rule_files()
     agreements.sort(key=lambda a: (a.applies_to_arrivals.from_, a.id))
     return Law(sources, tuple(agreements), transit_bar, countries, files)

@@ -8,9 +8,12 @@ exceptions (i), (ii) and (iii) in the order of the text.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from safethird.law.circuits import STATE_CIRCUIT
 from safethird.law.data import Law, Window
 from safethird.law.entry import arrived_on_or_after
+from safethird.law.geography import southern_land_arrival
 from safethird.law.treaties import treaty_clause
 from safethird.logic.expr import (
     AS_OF,
@@ -75,10 +78,14 @@ def rule(law: Law) -> Finding:
         # an order binds only the version of the rule it was made against
         version = next(v for v in tb.versions if v.id == o.version)
         where = _during(version) if where is None else _during(version) & where
+        in_force = _during(o)
+        for stay in o.stayed:  # while a stay held, the order did not bar the rule
+            in_force = in_force & ~_during(stay)
+        stays = "".join(f"; stayed {s.from_} to {s.until or 'no end found'}" for s in o.stayed)
         orders.append(Clause(f"transit_bar.court_order.{o.id}",
                              f"this order was in force on the as-of date ({o.from_} to "
-                             f"{o.until or 'no end found'}, {covers}) and covers this person",
-                             o.order, _during(o) & where))
+                             f"{o.until or 'no end found'}{stays}, {covers}) and covers this "
+                             f"person", o.order, in_force & where))
     enjoined = Clause(
         "transit_bar.rule_enjoined",
         "on the as-of date a court order barred applying the rule to this person "
@@ -91,21 +98,32 @@ def rule(law: Law) -> Finding:
         f"the person entered, attempted to enter or arrived before {starts}",
         "8 CFR 208.13(c)(4) (\"on or after July 16, 2019\")",
         ~arrived_on_or_after(starts))
+    southern = southern_land_arrival()
     not_southern = Clause(
         "transit_bar.not_southern_land_border",
         "the person did not enter, attempt to enter or arrive across the southern land border "
         "(the land border between the United States and Mexico)",
-        "8 CFR 208.13(c)(4); 85 FR 82260 (definition of southern land border)",
-        ~fact("arrival.border").eq("southern_land"))
+        "8 CFR 208.13(c)(4); 85 FR 82260 (definition of southern land border)", ~southern)
     third = Clause(
         "transit_bar.transited_third_country",
         "a transit country outside the person's country of citizenship, nationality or last "
         "lawful habitual residence", "8 CFR 208.13(c)(4)", third_country())
+    # Whoever crossed the land border with Mexico was in Mexico just before: unless Mexico is a
+    # nationality or the last lawful habitual residence, they transited it, whatever the route
+    # lists (an empty route that contradicts the crossing is not "no transit").
+    through_mexico = Clause(
+        "transit_bar.transited_mexico",
+        "the person crossed the southern land border, so was in Mexico en route, and Mexico is "
+        "neither a nationality nor the last lawful habitual residence (if Mexico is missing from "
+        "the route, add it: a protection claim there counts only once its leg is listed, since "
+        "the person must demonstrate it under (c)(4)(i))",
+        "8 CFR 208.13(c)(4); 85 FR 82260 (southern land border: the border with Mexico)",
+        southern & third_country(Const("MX")))
     no_transit = Clause(
         "transit_bar.no_third_country_transit",
         "en route to the United States the person transited no country outside their country of "
         "citizenship, nationality or last lawful habitual residence",
-        "8 CFR 208.13(c)(4)", ~any_leg(third))
+        "8 CFR 208.13(c)(4)", ~(any_leg(third) | through_mexico))
 
     # --- (c)(4)(i): applied for protection in a transit country and was finally denied ----
     exc_i = Clause(
@@ -131,12 +149,21 @@ def rule(law: Law) -> Finding:
         law, final.exception_iii_instruments, "transit_bar.nonparty.final-2020",
         final.exception_iii_text, "8 CFR 208.13(c)(4)(iii) (85 FR 82260)")
     nonparty = (_during(ifr) & nonparty_ifr) | (_during(final) & nonparty_final)
+    # Mexico when it is not listed but was transited (see through_mexico): in Mexico on the day
+    # of arrival, so party or not on that day
+    arrived = fact("arrival.date")
+    mexico_nonparty = any_of(*(
+        _during(v) & arrived.lt(date(e)) for v in (ifr, final)
+        if (e := law.party_window("MX", v.exception_iii_instruments)[0]) is not None
+        and e < dt.date.max))
+    unlisted_mexico_ok = ~through_mexico | any_leg(fact("route[].country").eq("MX")) \
+        | mexico_nonparty
     exc_iii = Clause(
         "transit_bar.exception_nonparty_transit_only",
         "every country the person transited (outside nationality and last lawful habitual "
         "residence) was, at the time of transit, party to none of the treaties the version of "
         "the rule in force lists", "8 CFR 208.13(c)(4)(iii)",
-        all_legs(~third_country() | nonparty))
+        all_legs(~third_country() | nonparty) & unlisted_mexico_ok)
 
     reasons = (
         Reason("rule_not_yet_in_effect", not_yet),
@@ -154,4 +181,13 @@ def rule(law: Law) -> Finding:
         "the person crossed the southern land border on or after July 16, 2019 after transiting a "
         "third country, and no exception applies: ineligible for asylum",
         "8 CFR 208.13(c)(4)", ~any_of(*(r.clause for r in reasons)))
-    return Finding("transit_bar", PROVISION, reasons, barred)
+    # Open questions the law data records: flagged in the explanation where they apply.
+    notes = []
+    for q in tb.open_questions:
+        if q.id == "final-rule-entries-during-vacatur":
+            v = tb.vacated[0]
+            entered_then = arrived_on_or_after(v.from_) & ~arrived_on_or_after(v.until)
+            notes.append(Clause(f"transit_bar.open.{q.id}", q.text,
+                                "8 CFR 208.13(c)(4) (85 FR 82260); open question",
+                                _during(final) & entered_then))
+    return Finding("transit_bar", PROVISION, reasons, barred, notes=tuple(notes))

@@ -43,6 +43,9 @@ class Finding:
     applies: Clause  # the default's text and citation (its expr is "no reason holds")
     # (partner, clause "would be received by this partner") in the agreements' order
     partners: tuple[tuple[str, Clause], ...] = ()
+    # clauses that do not decide the finding but, where they hold, add a flagged line to its
+    # explanation (an open question of law the encoding had to take a side on)
+    notes: tuple[Clause, ...] = ()
 
     def column(self, code: str) -> str:
         return f"{self.name}.{code}"

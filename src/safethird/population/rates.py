@@ -72,7 +72,9 @@ def pathway_grid(start: dt.date, end: dt.date, law: Law | None, variants: tuple[
 def _pathway_grid(start: dt.date, end: dt.date, law: Law | None, variants: tuple[str, ...]
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     combos = list(itertools.product(*(CATEGORIES[c] for c in CATEGORY_COLUMNS)))
-    facts = records_to_frame([case_record(*c) for c in combos], ("GT", "HN", "SV"))
+    records = [case_record(cit, group, comp, state, fear, partner_fear, sector=sector)
+               for cit, group, comp, state, sector, fear, partner_fear in combos]
+    facts = records_to_frame(records, ("GT", "HN", "SV"))
     days = pl.DataFrame({"arrival.date": pl.date_range(start, end, eager=True)})
     grid = days.join(facts.drop("arrival.date").with_row_index("combo"), how="cross")
     grid = _date_route(grid.with_columns(pl.col("arrival.date").alias("as_of")))
@@ -87,9 +89,10 @@ def _pathway_grid(start: dt.date, end: dt.date, law: Law | None, variants: tuple
 
 
 def cell_codes(cells: pl.DataFrame) -> np.ndarray:
-    """Per published cell: its (citizenship, group, component, state) index in the grid."""
+    """Per published cell: its (citizenship, group, component, state, sector) index in the
+    grid."""
     code = np.zeros(cells.height, dtype=np.int64)
-    for col in CATEGORY_COLUMNS[:4]:
+    for col in CATEGORY_COLUMNS[:5]:
         values = CATEGORIES[col]
         code = code * len(values) + cells[col].replace_strict(
             {v: i for i, v in enumerate(values)}, return_dtype=pl.Int64).to_numpy()

@@ -28,7 +28,14 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from safethird.population.encounters import CITIZENSHIPS, COMPONENTS, GROUPS, encounter_cells
+from safethird.population.encounters import (
+    CITIZENSHIPS,
+    COMPONENTS,
+    GROUPS,
+    PORTS,
+    SECTOR_STATE,
+    encounter_cells,
+)
 from safethird.population.statistics import (
     credible_fear,
     encounter_margins,
@@ -172,16 +179,23 @@ def route_legs(citizenship: str) -> list[dict] | None:
 
 
 def case_record(citizenship: str, group: str, component: str, state: str, fear: bool,
-                fear_partner: bool) -> dict:
-    """The facts of one person in the case schema (CONTRACT.md section 1)."""
+                fear_partner: bool, *, sector: str | None = None) -> dict:
+    """The facts of one person in the case schema (CONTRACT.md section 1). ``sector`` is the
+    published sector name ("El Paso"; ports of entry have none)."""
     known = citizenship != "OTHER"
+    code = sector.lower().replace(" ", "_") if sector and sector != PORTS else None
+    if code is not None and SECTOR_STATE.get(sector) != state:
+        code = None  # a combination no published cell has
+    arrival = {"border": "southern_land", "state": state,
+               "place": "between_ports" if component == "usbp" else "port_of_entry"}
+    if code is not None:
+        arrival["sector"] = code
     return {
         "nationalities": [citizenship] if known else None,
         "last_habitual_residence": citizenship if known else None,
         "unaccompanied_child": group == "unaccompanied_child",
         "family_unit": group == "family_unit",
-        "arrival": {"border": "southern_land", "state": state,
-                    "place": "between_ports" if component == "usbp" else "port_of_entry"},
+        "arrival": arrival,
         "route": route_legs(citizenship) if known else None,
         "trafficking_victim": False,
         "admission_document": "none",
@@ -190,12 +204,17 @@ def case_record(citizenship: str, group: str, component: str, state: str, fear: 
         "fear_of_receiving_country": {p: fear_partner for p in ("GT", "HN", "SV")},
         "public_interest_exception": False,
         "metered_before_2019_07_16": False,
+        # the simulation's agreement track: DHS puts everyone the agreement reaches through it
+        # (8 CFR 208.30(e)(7) makes it DHS's choice; the tracks DHS actually used are modelled
+        # in the flow, not here)
+        "aca_invoked": True,
     }
 
 
-CATEGORY_COLUMNS = ("citizenship", "group", "component", "state", "fear_claimed",
+CATEGORY_COLUMNS = ("citizenship", "group", "component", "state", "sector", "fear_claimed",
                     "fear_of_partner")
 CATEGORIES = {
     "citizenship": CITIZENSHIPS, "group": GROUPS, "component": COMPONENTS, "state": STATES,
-    "fear_claimed": (False, True), "fear_of_partner": (False, True),
+    "sector": (*SECTOR_STATE, PORTS), "fear_claimed": (False, True),
+    "fear_of_partner": (False, True),
 }
