@@ -160,7 +160,11 @@ def law_list() -> None:
     from safethird.law.data import load_law
 
     law = load_law()
-    typer.echo(f"law version {law.version}\n")
+    typer.echo(f"law version {law.version}")
+    if law.not_encoded is not None:
+        typer.echo(f"law reviewed through {law.not_encoded.horizon.reviewed_through} (the newest "
+                   f"source the law data rests on)")
+    typer.echo("")
     for a in law.agreements:
         ops = ", ".join(f"{p.from_}→{p.until or '…'}" for p in a.operation) or "never operated"
         typer.echo(f"{a.id}  partner {a.partner}  signed {a.signed.date}  in force "
@@ -172,6 +176,9 @@ def law_list() -> None:
                + f"  court orders: {len(tb.court_orders)}")
     typer.echo(f"countries  {len(law.countries)} (treaty status: 1951 Convention, 1967 "
                f"Protocol, Convention against Torture)")
+    for m in law.not_encoded.measures if law.not_encoded else ():
+        typer.echo(f"{m.id}  not encoded (warning)  arrivals {m.from_}→{m.until or '…'}  "
+                   f"status as of {m.status_date}")
     typer.echo(f"sources  {len(law.sources)}")
 
 

@@ -17,6 +17,7 @@ from safethird import __version__ as ENGINE_VERSION
 from safethird import facts as facts_mod
 from safethird.law import aca, procedure, transit_bar
 from safethird.law.data import Law, load_law
+from safethird.law.not_encoded import Caution, cautions
 from safethird.law.procedure import PATHWAYS as PATHWAYS  # re-exported: the pathway codes
 from safethird.law.variants import apply_variants, parse_variants
 from safethird.logic.evaluate import Evaluation, clause_trace, fact_values, read_fact
@@ -42,10 +43,20 @@ class Rules:
     law: Law
     findings: tuple[Finding, ...]
     pathway: DecisionTable
+    # what the engine does not decide (law/not_encoded.py): a clause each, shown unless false
+    cautions: tuple[Caution, ...] = ()
 
     @cached_property
     def nodes(self) -> dict[str, Expr]:
-        return outcomes(self.findings, self.pathway)
+        return outcomes(self.findings, self.pathway) | {c.node: c.clause for c in self.cautions}
+
+    @cached_property
+    def warnings_column(self) -> pl.Expr:
+        """The warnings given on each row: their measure (or code), joined by ';'."""
+        return pl.concat_str(
+            [pl.when(pl.col(c.node).fill_null(True)).then(pl.lit(c.measure or c.code))
+             for c in self.cautions] or [pl.lit(None, dtype=pl.String)],
+            separator=";", ignore_nulls=True).alias("warnings")
 
     @cached_property
     def derived_columns(self) -> list[pl.Expr]:
@@ -74,7 +85,7 @@ def rules(variant: str | Iterable[str] | None = None, law: Law | None = None) ->
     if key not in _RULES:
         law = apply_variants(base, variant)
         aca_f, tb_f = aca.rule(law), transit_bar.rule(law)
-        _RULES[key] = Rules(law, (aca_f, tb_f), procedure.pathway(aca_f, tb_f))
+        _RULES[key] = Rules(law, (aca_f, tb_f), procedure.pathway(aca_f, tb_f), cautions(law))
     return _RULES[key]
 
 
@@ -457,6 +468,7 @@ def decide(case: facts_mod.Case | Mapping[str, Any], as_of: str | dt.date | None
         findings=found, pathway=outcome["pathway"],
         missing_facts=missing_facts(r, record, day, outcome) if explain else [],
         counterfactuals=counterfactuals(r, record, day, outcome) if explain else [],
+        warnings=[c.entry() for c in r.cautions if ev.value(c.clause) is not False],
         facts=record)
 
 
@@ -475,7 +487,8 @@ def decide_frame(frame: pl.DataFrame | pl.LazyFrame, as_of: str | dt.date | None
     """The same rules over a table in the column form of ``facts.COLUMNS`` (vectorized).
 
     Adds ``aca.status``, ``aca.reason``, ``aca.citation``, ``aca.partner``, ``aca.agreement``,
-    ``transit_bar.status``, ``transit_bar.reason``, ``transit_bar.citation``, ``pathway`` (and,
+    ``transit_bar.status``, ``transit_bar.reason``, ``transit_bar.citation``, ``pathway``,
+    ``warnings`` (the measures or codes warned of, joined by ';'; empty when none) (and,
     with ``keep_clauses``, one column per clause of the rules)."""
     r = rules(variant, law)
     lf = frame.lazy()
@@ -486,7 +499,7 @@ def decide_frame(frame: pl.DataFrame | pl.LazyFrame, as_of: str | dt.date | None
         lf = lf.with_columns(pl.col("as_of").fill_null(pl.lit(default, dtype=pl.Date)))
     nodes = r.nodes
     lf = evaluate_frame(lf, nodes)
-    lf = lf.with_columns(r.derived_columns).with_columns(r.agreement_column)
+    lf = lf.with_columns(r.derived_columns).with_columns(r.agreement_column, r.warnings_column)
     if not keep_clauses:
         lf = lf.drop(list(nodes))
     return lf

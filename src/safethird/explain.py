@@ -55,4 +55,16 @@ def render_text(d: Determination) -> str:
             change = "; ".join(f"{k}: {d.counterfactuals and c.get('from', {}).get(k)!s} → {v}"
                                for k, v in c["change"].items())
             lines.append(f"  - if {change}: {c['pathway']}")
+    lines.extend(_not_decided(d))
     return "\n".join(lines)
+
+
+def _not_decided(d: Determination) -> list[str]:
+    """The warnings: measures that may apply and are not encoded, and the law horizon."""
+    if not d.warnings:
+        return []
+    out = ["", "Not decided here:"]
+    for w in d.warnings:
+        label = w.get("measure") or w["code"]
+        out.append(_wrap(f"- {label}: {w['message']} [{'; '.join(w['citations'])}]", "  "))
+    return out

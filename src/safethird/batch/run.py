@@ -24,7 +24,7 @@ from safethird.batch.validate import error_frame, validate
 from safethird.decide import decide_frame, rules
 from safethird.law.data import Law
 
-SUMMARY_KEYS = ["pathway", "aca.reason", "transit_bar.reason"]
+SUMMARY_KEYS = ["pathway", "aca.reason", "transit_bar.reason", "warnings"]
 
 
 class AccountingError(AssertionError):
@@ -38,6 +38,7 @@ OUTPUT_SCHEMA: dict[str, pl.DataType] = {
     "aca.partner": pl.String(), "aca.agreement": pl.String(), "aca.citation": pl.String(),
     "transit_bar.status": pl.String(), "transit_bar.reason": pl.String(),
     "transit_bar.citation": pl.String(), "pathway": pl.String(),
+    "warnings": pl.String(),  # measures / codes warned of, ';'-joined (CONTRACT.md section 5)
 }
 
 

@@ -11,6 +11,8 @@ import datetime as dt
 import itertools
 from dataclasses import dataclass, field
 
+from pydantic import BaseModel
+
 from safethird.facts import country_codes
 from safethird.law.circuits import STATE_CIRCUIT
 from safethird.law.data import INSTRUMENTS, DatedFact, Law, Sourced
@@ -167,6 +169,43 @@ def _check_rules(law: Law, r: Report) -> None:
                                for n in node.walk() if isinstance(n, Clause)})
 
 
+def _dates(obj: object, where: str) -> list[tuple[str, dt.date]]:
+    """Every date in a piece of law data, with where it sits."""
+    if isinstance(obj, dt.date):
+        return [(where, obj)]
+    if isinstance(obj, BaseModel):
+        return [d for name in type(obj).model_fields
+                for d in _dates(getattr(obj, name), f"{where}.{name}")]
+    if isinstance(obj, tuple | list):
+        return [d for i, x in enumerate(obj)
+                for d in _dates(x, f"{where}.{getattr(x, 'id', None) or f'[{i}]'}")]
+    return []
+
+
+def _check_not_encoded(law: Law, r: Report) -> None:
+    """The warnings' data is sourced, and no fact is dated after the law horizon (the date the
+    law data was last reviewed: a later fact means the horizon was not moved with it)."""
+    ne = law.not_encoded
+    if ne is None:
+        r.errors.append("rules/not-encoded.yaml: missing (the law horizon and the measures the "
+                        "engine does not decide)")
+        return
+    _sourced(law, r, "not-encoded.horizon", ne.horizon)
+    for m in ne.measures:
+        w = f"not-encoded.{m.id}"
+        _sourced(law, r, w, m)
+        if m.until is not None and m.until <= m.from_:
+            r.errors.append(f"{w}: until {m.until} is not after from {m.from_}")
+    horizon = ne.horizon.reviewed_through
+    items: list[tuple[str, object]] = [(f"agreements/{a.id}", a) for a in law.agreements]
+    items += [("transit-bar", law.transit_bar), ("not-encoded", ne.measures)]
+    for where, obj in items:
+        for path, day in _dates(obj, where):
+            if day > horizon:
+                r.errors.append(f"{path}: dated {day}, after the law horizon {horizon} "
+                                f"(rules/not-encoded.yaml horizon.reviewed_through)")
+
+
 def check(law: Law) -> Report:
     r = Report()
     for sid, s in law.sources.items():
@@ -175,6 +214,7 @@ def check(law: Law) -> Report:
     _check_agreements(law, r)
     _check_transit_bar(law, r)
     _check_countries(law, r)
+    _check_not_encoded(law, r)
     _check_rules(law, r)
     r.counts["sources"] = len(law.sources)
     return r

@@ -23,6 +23,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from safethird import yamltext
 
 Confidence = Literal["checked", "secondary", "to_verify"]
+# how strong the source of a fact is (shared/law digests): an instrument, court or agency text;
+# a major outlet or analysis that tracks it; a single low-quality page
+Strength = Literal["primary", "secondary", "weak"]
+Border = Literal["southern_land", "northern_land", "air", "sea"]
 Instrument = Literal["refugee_convention", "refugee_protocol", "torture_convention"]
 INSTRUMENTS: tuple[Instrument, ...] = ("refugee_convention", "refugee_protocol",
                                        "torture_convention")
@@ -37,7 +41,7 @@ class _Model(BaseModel):
 class Source(_Model):
     title: str
     url: str
-    kind: Literal["primary", "secondary"]
+    kind: Strength
     read: str | None = None
     note: str | None = None
     status_date: str | dt.date | None = None
@@ -50,6 +54,7 @@ class Source(_Model):
 class Sourced(_Model):
     sources: tuple[str, ...] = Field(min_length=1)
     confidence: Confidence
+    strength: Strength | None = None
     note: str | None = None
 
 
@@ -142,6 +147,32 @@ class TransitBarLaw(_Model):
     court_orders: tuple[CourtOrder, ...]
 
 
+class Measure(Sourced):
+    """A measure that may reach a case and that the engine does not decide (a warning)."""
+
+    id: str
+    title: str
+    citations: tuple[str, ...] = Field(min_length=1)
+    # the arrivals it could reach: from (first day) / until (first day no longer), borders
+    from_: dt.date = Field(alias="from")
+    until: dt.date | None = None
+    borders: tuple[Border, ...]
+    status: str  # its legal status as of ``status_date`` (the newest source read)
+    status_date: dt.date
+    message: str
+
+
+class Horizon(Sourced):
+    """The date the law data was last reviewed: the newest source it rests on."""
+
+    reviewed_through: dt.date
+
+
+class NotEncodedLaw(_Model):
+    horizon: Horizon
+    measures: tuple[Measure, ...]
+
+
 @dataclass(frozen=True)
 class TreatyStatus:
     """One country's status under one instrument: deposit date as written, with its source."""
@@ -192,6 +223,7 @@ class Law:
     transit_bar: TransitBarLaw
     countries: dict[str, Country]
     files: dict[str, bytes] = field(repr=False)
+    not_encoded: NotEncodedLaw | None = None
     # options changed by policy variants (see variants.py)
     party_from: Literal["entry_into_force", "deposit"] = "entry_into_force"
     aca_requires_transit: bool = False
@@ -271,7 +303,8 @@ def _read_countries(text: str, name: str) -> dict[str, Country]:
 def _rule_files() -> dict[str, bytes]:
     pkg = resources.files("safethird")
     files = {}
-    for rel in ("law/aca.py", "law/transit_bar.py", "law/treaties.py", "decide.py",
+    for rel in ("law/aca.py", "law/transit_bar.py", "law/treaties.py", "law/clp.py",
+                "law/not_encoded.py", "law/procedure.py", "decide.py",
                 "logic/expr.py", "logic/evaluate.py", "logic/vectorize.py"):
         p = pkg.joinpath(rel)
         if p.is_file():
@@ -305,7 +338,14 @@ def load_law(data_dir: str | None = None) -> Law:
     if cpath.exists():
         files["countries.csv"] = cpath.read_bytes()
         countries = _read_countries(files["countries.csv"].decode("utf-8"), "countries.csv")
+    ne_path = root / "rules" / "not-encoded.yaml"
+    not_encoded = None
+    if ne_path.exists():
+        files["rules/not-encoded.yaml"] = ne_path.read_bytes()
+        not_encoded = _validate(NotEncodedLaw, yamltext.load(files["rules/not-encoded.yaml"]),
+                                "rules/not-encoded.yaml")
     files["circuits.yaml"] = (root / "circuits.yaml").read_bytes()
     files |= _rule_files()
     agreements.sort(key=lambda a: (a.applies_to_arrivals.from_, a.id))
-    return Law(sources, tuple(agreements), transit_bar, countries, files)
+    return Law(sources, tuple(agreements), transit_bar, countries, files,
+               not_encoded=not_encoded)
