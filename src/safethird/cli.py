@@ -169,7 +169,9 @@ def law_list() -> None:
         ops = ", ".join(f"{p.from_}→{p.until or '…'}" for p in a.operation) or "never operated"
         typer.echo(f"{a.id}  partner {a.partner}  signed {a.signed.date}  in force "
                    f"{a.entry_into_force.date}  arrivals from {a.applies_to_arrivals.from_}  "
-                   f"suspended {a.suspended.date}  operated: {ops}")
+                   f"suspended {a.suspended.date}  operated: {ops}"
+                   + (f"  status {a.legal_status.value} (legal basis {a.legal_status.basis})"
+                      if a.legal_status else ""))
     tb = law.transit_bar
     typer.echo(f"{tb.id}  {tb.provision}  entries from {tb.applies_to_entries.from_}  versions: "
                + ", ".join(f"{v.id} {v.from_}→{v.until or '…'}" for v in tb.versions)

@@ -67,9 +67,26 @@ class Rules:
 
     @cached_property
     def agreement_column(self) -> pl.Expr:
-        agreements = {a.partner: a.id for a in self.law.agreements}
-        return pl.col("aca.partner").replace_strict(
-            agreements, default=None, return_dtype=pl.String).alias("aca.agreement")
+        """The partner's agreement on the row's as-of date (Law.agreement_for)."""
+        out: pl.Expr = pl.lit(None, dtype=pl.String)
+        for partner in dict.fromkeys(a.partner for a in self.law.agreements):
+            mine = [a for a in self.law.agreements if a.partner == partner]
+            by_day: pl.Expr = pl.lit(mine[0].id)
+            for a in mine[1:]:  # in order: a later one replaces an earlier one from its start
+                by_day = pl.when(pl.col("as_of") >= a.order_from).then(pl.lit(a.id)) \
+                    .otherwise(by_day)
+            out = pl.when(pl.col("aca.partner") == partner).then(by_day).otherwise(out)
+        return out.alias("aca.agreement")
+
+    @cached_property
+    def partners_column(self) -> pl.Expr:
+        """``aca.partners``: every partner that could receive the person (';'-joined), when
+        an agreement applies."""
+        aca_f = self.finding("aca")
+        return pl.when(pl.col("aca.status") == APPLIES).then(pl.concat_str(
+            [pl.when(pl.col(f"aca.partner.{p}").fill_null(False)).then(pl.lit(p))
+             for p, _ in aca_f.partners] or [pl.lit(None, dtype=pl.String)],
+            separator=";", ignore_nulls=True)).alias("aca.partners")
 
     def finding(self, name: str) -> Finding:
         return next(f for f in self.findings if f.name == name)
@@ -125,11 +142,17 @@ class FindingResult:
     trace: list[dict[str, Any]]
     partner: str | None = None
     agreement: str | None = None
+    # every partner that could receive the person, in the law data's order (partner first);
+    # and those that could, depending on unknown facts or law (None: not a partner finding)
+    partners: list[str] | None = None
+    partners_possible: list[str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"status": self.status}
         if self.partner is not None or self.agreement is not None:
             d |= {"partner": self.partner, "agreement": self.agreement}
+        if self.partners is not None:
+            d |= {"partners": self.partners, "partners_possible": self.partners_possible}
         return d | {"reason": self.reason, "citations": self.citations,
                     "because": self.because, "trace": self.trace}
 
@@ -245,9 +268,15 @@ def _explain_finding(r: Rules, f: Finding, ev: Evaluation, result: dict[str, Any
         for c, v in clause_trace(_finding_root(f), ev)
     ]
     partner = result.get("partner")
-    agreement = next((a.id for a in r.law.agreements if a.partner == partner), None)
+    found = r.law.agreement_for(partner, ev.as_of) if partner else None
+    agreement = found.id if found else None
+    receiving = {p: ev.value(c) for p, c in f.partners}
+    sure = [p for p, v in receiving.items() if v is True] if result["status"] == APPLIES else []
+    maybe = [p for p, v in receiving.items() if v is None] \
+        if result["status"] != "does_not_apply" else []
     return FindingResult(result["status"], result["reason"], _dedupe(citations), because, trace,
-                         partner if f.partners else None, agreement if f.partners else None)
+                         partner if f.partners else None, agreement if f.partners else None,
+                         sure if f.partners else None, maybe if f.partners else None)
 
 
 def _finding_root(f: Finding) -> Expr:
@@ -499,7 +528,8 @@ def decide_frame(frame: pl.DataFrame | pl.LazyFrame, as_of: str | dt.date | None
         lf = lf.with_columns(pl.col("as_of").fill_null(pl.lit(default, dtype=pl.Date)))
     nodes = r.nodes
     lf = evaluate_frame(lf, nodes)
-    lf = lf.with_columns(r.derived_columns).with_columns(r.agreement_column, r.warnings_column)
+    lf = lf.with_columns(r.derived_columns).with_columns(r.agreement_column, r.warnings_column,
+                                                         r.partners_column)
     if not keep_clauses:
         lf = lf.drop(list(nodes))
     return lf

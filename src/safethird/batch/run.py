@@ -36,6 +36,7 @@ OUTPUT_SCHEMA: dict[str, pl.DataType] = {
     "row": pl.Int64(), "case_id": pl.String(), "as_of": pl.Date(), "law_version": pl.String(),
     "variant": pl.String(), "aca.status": pl.String(), "aca.reason": pl.String(),
     "aca.partner": pl.String(), "aca.agreement": pl.String(), "aca.citation": pl.String(),
+    "aca.partners": pl.String(),  # ';'-joined, in the law data's order (CONTRACT.md section 5)
     "transit_bar.status": pl.String(), "transit_bar.reason": pl.String(),
     "transit_bar.citation": pl.String(), "pathway": pl.String(),
     "warnings": pl.String(),  # measures / codes warned of, ';'-joined (CONTRACT.md section 5)

@@ -61,7 +61,7 @@ def _check_agreements(law: Law, r: Report) -> None:
         eif = _date(a.entry_into_force.date)
         if signed and eif and eif < signed:
             r.errors.append(f"{w}: entry into force {eif} before signature {signed}")
-        if signed and start < signed:
+        if signed and start < signed and not a.applies_to_arrivals.pending_cases:
             r.errors.append(f"{w}: applies to arrivals from {start}, before signature {signed}")
         end = a.in_force_until
         if end and end <= start:
@@ -86,6 +86,13 @@ def _check_agreements(law: Law, r: Report) -> None:
             for st in p.arrival_states or ():
                 if st not in STATE_CIRCUIT:
                     r.errors.append(f"{pw}: unknown state {st!r}")
+        for part in (a.legal_status, a.nationality_scope, *a.limits):
+            if part is not None:
+                _sourced(law, r, f"{w}.{type(part).__name__}", part)
+        for c in (*a.nationality_scope.covered, *a.nationality_scope.uncertain) \
+                if a.nationality_scope else ():
+            if c not in codes:
+                r.errors.append(f"{w}.nationality_scope: unknown country code {c!r}")
         for e in a.exceptions:
             _sourced(law, r, f"{w}.exceptions.{e.id}", e)
             if not e.citation.strip():

@@ -73,6 +73,10 @@ class Window(Sourced):
 
 class AppliesFrom(Sourced):
     from_: dt.date = Field(alias="from")
+    # the agreement is invoked against people already in the US when it took effect (the 2025
+    # agreements in section 240 proceedings): the first arrival covered is the implementing
+    # rule's (84 FR 63994), before the agreement's signature
+    pending_cases: bool = False
 
 
 class OperationPhase(Window):
@@ -83,9 +87,41 @@ class OperationPhase(Window):
 
 
 class AgreementException(Sourced):
-    id: Literal["unaccompanied_child", "admission_document", "visa_exempt", "partner_national"]
+    id: Literal["unaccompanied_child", "admission_document", "visa_exempt", "partner_national",
+                "criminal_record"]
     text: str
     citation: str
+
+
+class LegalStatus(Sourced):
+    """What the instrument is, apart from whether it is operated: an agreement in force under
+    INA 208(a)(2)(A); signed and not yet in force; reported only; disputed by the partner; a
+    non-binding memorandum. ``basis`` unknown = whether it is an agreement the statute and
+    8 CFR 208.30(e)(7) / 1240.11(h) can rest on is not settled by the sources."""
+
+    value: Literal["in_force", "signed_not_in_force", "reported", "disputed",
+                   "non_binding_memorandum"]
+    basis: Literal["ina_208_a_2_A", "unknown"]
+
+
+class NationalityScope(Sourced):
+    """The nationalities an agreement itself limits transfers to (beyond the statute's own
+    exclusion of the partner's nationals): ``covered`` certainly; ``uncertain`` — whether the
+    agreement covers them is not settled by the sources (the answer stays unknown); every
+    other nationality is outside the agreement."""
+
+    text: str
+    citation: str
+    covered: tuple[str, ...]
+    uncertain: tuple[str, ...] = ()
+
+
+class Limit(Sourced):
+    """A term of the agreement the engine records and does not decide on (a cap on transfers,
+    the partner's veto over each referral): for the reader and the simulation."""
+
+    id: str
+    text: str
 
 
 class Agreement(_Model):
@@ -103,6 +139,32 @@ class Agreement(_Model):
     operation_note: str | None = None
     operation_sources: tuple[str, ...] = ()
     exceptions: tuple[AgreementException, ...]
+    legal_status: LegalStatus | None = None  # None: in force under INA 208(a)(2)(A) (2019)
+    nationality_scope: NationalityScope | None = None
+    limits: tuple[Limit, ...] = ()
+
+    def excepts(self, exception: str) -> bool:
+        return any(e.id == exception for e in self.exceptions)
+
+    @property
+    def in_force_from(self) -> dt.date | None:
+        """The first day the agreement could be applied: for one invoked against pending cases,
+        its entry into force (else its first operation), not the first arrival it covers."""
+        if not self.applies_to_arrivals.pending_cases:
+            return self.applies_to_arrivals.from_
+        if isinstance(self.entry_into_force.date, dt.date):
+            return self.entry_into_force.date
+        return min((p.from_ for p in self.operation), default=None)
+
+    @property
+    def order_from(self) -> dt.date:
+        """Where the agreement stands in the law data's order: the first arrival it covers,
+        or, for one invoked against pending cases, when it was concluded or first operated."""
+        if not self.applies_to_arrivals.pending_cases:
+            return self.applies_to_arrivals.from_
+        dates = [d for d in (self.signed.date, *(p.from_ for p in self.operation))
+                 if isinstance(d, dt.date)]
+        return min(dates) if dates else self.applies_to_arrivals.from_
 
     @property
     def in_force_until(self) -> dt.date | None:
@@ -229,6 +291,13 @@ class Law:
     aca_requires_transit: bool = False
     variants: tuple[str, ...] = ()
 
+    def agreement_for(self, partner: str, day: dt.date) -> Agreement | None:
+        """The agreement a receiving partner is reported under on a date: the latest of that
+        partner's agreements concluded by then (else its first)."""
+        mine = [a for a in self.agreements if a.partner == partner]
+        current = [a for a in mine if a.order_from <= day]
+        return (current or mine or [None])[-1 if current else 0]
+
     def with_(self, **changes: Any) -> Law:
         return replace(self, **changes)
 
@@ -346,6 +415,6 @@ def load_law(data_dir: str | None = None) -> Law:
                                 "rules/not-encoded.yaml")
     files["circuits.yaml"] = (root / "circuits.yaml").read_bytes()
     files |= _rule_files()
-    agreements.sort(key=lambda a: (a.applies_to_arrivals.from_, a.id))
+    agreements.sort(key=lambda a: (a.order_from, a.id))
     return Law(sources, tuple(agreements), transit_bar, countries, files,
                not_encoded=not_encoded)
