@@ -15,7 +15,7 @@ import polars as pl
 
 from safethird import __version__ as ENGINE_VERSION
 from safethird import facts as facts_mod
-from safethird.law import aca, procedure, transit_bar
+from safethird.law import aca, clp, procedure, transit_bar
 from safethird.law.data import Law, load_law
 from safethird.law.not_encoded import Caution, cautions
 from safethird.law.procedure import PATHWAYS as PATHWAYS  # re-exported: the pathway codes
@@ -102,7 +102,10 @@ def rules(variant: str | Iterable[str] | None = None, law: Law | None = None) ->
     if key not in _RULES:
         law = apply_variants(base, variant)
         aca_f, tb_f = aca.rule(law), transit_bar.rule(law)
-        _RULES[key] = Rules(law, (aca_f, tb_f), procedure.pathway(aca_f, tb_f), cautions(law))
+        clp_f = clp.rule(law) if law.clp is not None else None
+        findings = (aca_f, tb_f) if clp_f is None else (aca_f, tb_f, clp_f)
+        _RULES[key] = Rules(law, findings, procedure.pathway(aca_f, tb_f, clp_f, law),
+                            cautions(law))
     return _RULES[key]
 
 

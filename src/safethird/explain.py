@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 TITLES = {
     "aca": "Asylum Cooperative Agreements — INA 208(a)(2)(A); 8 CFR 208.30(e)(7)",
     "transit_bar": "Third-country transit bar — 8 CFR 208.13(c)(4)",
+    "clp": "Circumvention of Lawful Pathways — 8 CFR 208.33",
 }
 
 

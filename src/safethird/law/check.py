@@ -206,6 +206,11 @@ def _check_not_encoded(law: Law, r: Report) -> None:
     horizon = ne.horizon.reviewed_through
     items: list[tuple[str, object]] = [(f"agreements/{a.id}", a) for a in law.agreements]
     items += [("transit-bar", law.transit_bar), ("not-encoded", ne.measures)]
+    if law.clp is not None:
+        items.append(("clp", law.clp))
+        for part in (law.clp.effective, law.clp.entries, law.clp.continuing_effect,
+                     *law.clp.vacated, *law.clp.litigation):
+            _sourced(law, r, f"clp.{getattr(part, 'id', type(part).__name__)}", part)
     for where, obj in items:
         for path, day in _dates(obj, where):
             if day > horizon:

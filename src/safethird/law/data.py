@@ -235,6 +235,31 @@ class NotEncodedLaw(_Model):
     measures: tuple[Measure, ...]
 
 
+class LitigationEvent(Window):
+    id: str
+    event: str
+    effect: Literal["none", "vacated", "enjoined"]
+
+
+class ContinuingEffect(Sourced):
+    minor_filed_after: dt.date
+
+
+class ClpLaw(_Model):
+    """8 CFR 208.33 / 1208.33 (rules/clp.yaml)."""
+
+    id: str
+    title: str
+    provision: str
+    effective: AppliesFrom
+    entries: Window
+    title42_ended_day: dt.date
+    treaty_instruments: tuple[Instrument, ...]
+    continuing_effect: ContinuingEffect
+    vacated: tuple[Window, ...]
+    litigation: tuple[LitigationEvent, ...]
+
+
 @dataclass(frozen=True)
 class TreatyStatus:
     """One country's status under one instrument: deposit date as written, with its source."""
@@ -286,6 +311,7 @@ class Law:
     countries: dict[str, Country]
     files: dict[str, bytes] = field(repr=False)
     not_encoded: NotEncodedLaw | None = None
+    clp: ClpLaw | None = None
     # options changed by policy variants (see variants.py)
     party_from: Literal["entry_into_force", "deposit"] = "entry_into_force"
     aca_requires_transit: bool = False
@@ -413,8 +439,13 @@ def load_law(data_dir: str | None = None) -> Law:
         files["rules/not-encoded.yaml"] = ne_path.read_bytes()
         not_encoded = _validate(NotEncodedLaw, yamltext.load(files["rules/not-encoded.yaml"]),
                                 "rules/not-encoded.yaml")
+    clp_path = root / "rules" / "clp.yaml"
+    clp = None
+    if clp_path.exists():
+        files["rules/clp.yaml"] = clp_path.read_bytes()
+        clp = _validate(ClpLaw, yamltext.load(files["rules/clp.yaml"]), "rules/clp.yaml")
     files["circuits.yaml"] = (root / "circuits.yaml").read_bytes()
     files |= _rule_files()
     agreements.sort(key=lambda a: (a.order_from, a.id))
     return Law(sources, tuple(agreements), transit_bar, countries, files,
-               not_encoded=not_encoded)
+               not_encoded=not_encoded, clp=clp)
