@@ -68,4 +68,20 @@ def _not_decided(d: Determination) -> list[str]:
     for w in d.warnings:
         label = w.get("measure") or w["code"]
         out.append(_wrap(f"- {label}: {w['message']} [{'; '.join(w['citations'])}]", "  "))
+    out.extend(_uncertain_law(d))
     return out
+
+
+def _uncertain_law(d: Determination) -> list[str]:
+    """Closing note: the partner agreements this answer rests on, and which of their facts
+    stay uncertain (less than a primary source, or to verify), with the sources used."""
+    from safethird.decide import rules
+    from safethird.law.not_encoded import uncertain_law
+
+    aca = d.findings.get("aca")
+    partners = [*(aca.partners or []), *(aca.partners_possible or [])] if aca else []
+    notes = uncertain_law(rules(d.variants or None).law, partners, d.as_of)
+    if not notes:
+        return []
+    return ["", "Law this answer rests on that stays uncertain (sources in "
+                "`safethird law show ID`):", *(_wrap(f"- {n}", "  ") for n in notes)]

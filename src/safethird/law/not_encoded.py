@@ -17,10 +17,11 @@ it is shown unless its clause is false.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from safethird.law.data import Law, Measure
+from safethird.law.data import Law, Measure, Sourced
 from safethird.logic.expr import AS_OF, Clause, Expr, all_of, date, fact
 
 NOT_ENCODED, LAW_REVIEWED_THROUGH = "not_encoded", "law_reviewed_through"
@@ -74,3 +75,31 @@ def cautions(law: Law) -> tuple[Caution, ...]:
                f"the as-of date is after {h}, the date the law data was last reviewed",
                "safethird law data horizon", AS_OF.gt(date(h)))))
     return tuple(out)
+
+
+def uncertain_law(law: Law, partners: list[str], as_of: dt.date) -> list[str]:
+    """The closing note: for each partner agreement an answer rests on, the facts that rest on
+    less than a primary source or are still to verify, with their sources."""
+    out = []
+    for p in partners:
+        a = law.agreement_for(p, as_of)
+        if a is None:
+            continue
+        parts: list[tuple[str, Sourced]] = [
+            ("signed", a.signed), ("entry into force", a.entry_into_force),
+            ("first arrival covered", a.applies_to_arrivals),
+            *((f"operation from {ph.from_}", ph) for ph in a.operation)]
+        if a.legal_status is not None:
+            parts.append((f"legal status {a.legal_status.value} (basis "
+                          f"{a.legal_status.basis})", a.legal_status))
+        if a.nationality_scope is not None:
+            parts.append((f"nationality scope ({a.nationality_scope.text})"
+                          + (f", uncertain for {', '.join(a.nationality_scope.uncertain)}"
+                             if a.nationality_scope.uncertain else ""), a.nationality_scope))
+        parts += [(f"exclusion {e.id}", e) for e in a.exceptions]
+        weak = [f"{label} [{f.strength or f.confidence}: {', '.join(f.sources)}]"
+                for label, f in parts
+                if f.confidence == "to_verify" or (f.strength or "primary") != "primary"]
+        if weak:
+            out.append(f"{a.id} ({p}): " + "; ".join(weak))
+    return out
