@@ -123,3 +123,11 @@ def test_decide_json_carries_warnings(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     warned = [w["measure"] or w["code"] for w in json.loads(res.output)["warnings"]]
     assert warned == ["8-cfr-208.35", "proclamation-10888", "law_reviewed_through"]
+
+
+@pytest.mark.parametrize(("item", "text"), [("clp", "8 CFR 208.33"),
+                                            ("proclamation-10888", "90 FR 8333"),
+                                            ("horizon", str(HORIZON))])
+def test_law_show_prints_the_new_law(item: str, text: str) -> None:
+    res = CliRunner().invoke(app, ["law", "show", item])
+    assert res.exit_code == 0 and text in res.output, res.output
