@@ -178,10 +178,7 @@ def rule(law: Law) -> Finding:
 
     # keyed by agreement: the 2019 and 2025 agreements with Honduras are two instruments
     stages: list[tuple[str, dict[str, Expr]]] = [
-        # an unsettled legal basis matters only for an instrument the US operates
-        ("no_agreement_in_force", {a.id: _basis(in_force_and_operating(a), legal_basis(a))
-                                   if a.operation else in_force_and_operating(a)
-                                   for a in agreements}),
+        ("no_agreement_in_force", {a.id: _in_force(a) for a in agreements}),
         ("partner_national", {a.id: ~partner_national(a) for a in agreements}),
         ("nationality_not_covered", {a.id: ~outside_nationality_scope(a) for a in agreements}),
         ("unaccompanied_child", {a.id: ~uac for a in agreements}),
@@ -246,8 +243,23 @@ def rule(law: Law) -> Finding:
     return Finding("aca", PROVISION, tuple(reasons), subject, partners)
 
 
-def _basis(in_force: Expr, basis: Expr) -> Expr:
-    return in_force if basis is TRUE else in_force & basis
+def concluded(a: Agreement) -> Expr:
+    """For an agreement invoked against pending cases (its first covered arrival is the rule's,
+    not its own): the as-of date is on or after it took effect — an earlier operation (a
+    scenario's) cannot reach back before the instrument existed."""
+    start = a.in_force_from
+    if not a.applies_to_arrivals.pending_cases or start is None:
+        return TRUE
+    return Clause(f"aca.{a.id}.concluded", f"on the as-of date the {a.partner} instrument had "
+                  f"taken effect ({start})", "law data: entry into force / first operation",
+                  AS_OF.ge(date(start)))
+
+
+def _in_force(a: Agreement) -> Expr:
+    # an unsettled legal basis matters only for an instrument the US operates
+    parts = [in_force_and_operating(a), concluded(a),
+             legal_basis(a) if a.operation else TRUE]
+    return all_of(*(p for p in parts if p is not TRUE))
 
 
 def _unique(exprs: object) -> Expr:

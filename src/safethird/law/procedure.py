@@ -66,7 +66,7 @@ PATHWAYS = {
 
 def section_240_from(law: Law | None) -> dt.date | None:
     """The first day an agreement invoked against pending cases operated (the 2025 ones)."""
-    days = [p.from_ for a in (law.agreements if law else ())
+    days = [max(p.from_, a.in_force_from or p.from_) for a in (law.agreements if law else ())
             if a.applies_to_arrivals.pending_cases for p in a.operation]
     return min(days, default=None)
 
