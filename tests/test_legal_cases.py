@@ -4,7 +4,11 @@ the law data, the digest's derived cases), run through ``safethird.decide``.
 Each case names ``as_of``, optional ``variant``, the ``facts`` (CONTRACT.md section 1) and what it
 ``expect``s. Only the keys under ``expect`` are checked, each exactly:
 
-* ``aca`` / ``transit_bar``: a mapping of finding fields (status, reason, partner, agreement);
+* ``aca`` / ``transit_bar`` / ``clp``: a mapping of finding fields (status, reason, partner,
+  agreement, partners);
+* ``warnings``: the warnings given, each by its ``measure`` (or its ``code`` when it has none),
+  in order (exact list); ``warnings_include`` / ``warnings_exclude``: some that must / must not
+  be among them;
 * ``pathway``;
 * ``missing_facts`` (exact list), ``missing_facts_first``, ``missing_facts_include`` (subset);
 * ``counterfactuals_include``: items ``{change: {...}, pathway: ...}`` that must be among the
@@ -29,7 +33,8 @@ import safethird
 CASES_DIR = Path(__file__).parent / "cases"
 CASE_FILES = sorted(CASES_DIR.glob("*.yaml"))
 REQUIRED = ("name", "facts", "expect", "as_of")
-EXPECT_KEYS = {"aca", "transit_bar", "pathway", "missing_facts", "missing_facts_first",
+EXPECT_KEYS = {"aca", "transit_bar", "clp", "warnings", "warnings_include", "warnings_exclude",
+               "pathway", "missing_facts", "missing_facts_first",
                "missing_facts_include", "counterfactuals_include", "citations_include"}
 CASE_KEYS = {"name", "source", "as_of", "variant", "facts", "expect", "xfail"}
 
@@ -98,13 +103,22 @@ def test_legal_case(case: dict[str, Any]) -> None:
     got: dict[str, Any] = {}
     problems: list[str] = []
 
-    for finding in ("aca", "transit_bar"):
+    for finding in ("aca", "transit_bar", "clp"):
         if finding in expect:
             actual = d["findings"][finding]
             for key, want in expect[finding].items():
                 got[f"{finding}.{key}"] = actual.get(key)
                 if actual.get(key) != want:
                     problems.append(f"{finding}.{key}: expected {want!r}, got {actual.get(key)!r}")
+    warned = [w["measure"] or w["code"] for w in d["warnings"]]
+    if "warnings" in expect and warned != expect["warnings"]:
+        problems.append(f"warnings: expected {expect['warnings']!r}, got {warned!r}")
+    for w in expect.get("warnings_include", []):
+        if w not in warned:
+            problems.append(f"warnings_include: {w!r} not in {warned!r}")
+    for w in expect.get("warnings_exclude", []):
+        if w in warned:
+            problems.append(f"warnings_exclude: {w!r} in {warned!r}")
     if "pathway" in expect and d["pathway"] != expect["pathway"]:
         problems.append(f"pathway: expected {expect['pathway']!r}, got {d['pathway']!r}")
     missing = d["missing_facts"]

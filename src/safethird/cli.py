@@ -244,18 +244,27 @@ def law_list() -> None:
     from safethird.law.data import load_law
 
     law = load_law()
-    typer.echo(f"law version {law.version}\n")
+    typer.echo(f"law version {law.version}")
+    if law.not_encoded is not None:
+        typer.echo(f"law reviewed through {law.not_encoded.horizon.reviewed_through} (the newest "
+                   f"source the law data rests on)")
+    typer.echo("")
     for a in law.agreements:
         ops = ", ".join(f"{p.from_}→{p.until or '…'}" for p in a.operation) or "never operated"
         typer.echo(f"{a.id}  partner {a.partner}  signed {a.signed.date}  in force "
                    f"{a.entry_into_force.date}  arrivals from {a.applies_to_arrivals.from_}  "
-                   f"suspended {a.suspended.date}  operated: {ops}")
+                   f"suspended {a.suspended.date}  operated: {ops}"
+                   + (f"  status {a.legal_status.value} (legal basis {a.legal_status.basis})"
+                      if a.legal_status else ""))
     tb = law.transit_bar
     typer.echo(f"{tb.id}  {tb.provision}  entries from {tb.applies_to_entries.from_}  versions: "
                + ", ".join(f"{v.id} {v.from_}→{v.until or '…'}" for v in tb.versions)
                + f"  court orders: {len(tb.court_orders)}")
     typer.echo(f"countries  {len(law.countries)} (treaty status: 1951 Convention, 1967 "
                f"Protocol, Convention against Torture; `safethird law show countries`)")
+    for m in law.not_encoded.measures if law.not_encoded else ():
+        typer.echo(f"{m.id}  not encoded (warning)  arrivals {m.from_}→{m.until or '…'}  "
+                   f"status as of {m.status_date}")
     typer.echo(f"sources  {len(law.sources)}")
 
 

@@ -15,9 +15,10 @@ import polars as pl
 
 from safethird import __version__ as ENGINE_VERSION
 from safethird import facts as facts_mod
-from safethird.law import aca, procedure, transit_bar
+from safethird.law import aca, clp, procedure, transit_bar
 from safethird.law.data import Law, load_law
 from safethird.law.geography import sector_conflict
+from safethird.law.not_encoded import Caution, cautions
 from safethird.law.procedure import PATHWAYS as PATHWAYS  # re-exported: the pathway codes
 from safethird.law.variants import apply_variants, parse_variants
 from safethird.logic.evaluate import Evaluation, clause_trace, fact_values, read_fact
@@ -43,10 +44,20 @@ class Rules:
     law: Law
     findings: tuple[Finding, ...]
     pathway: DecisionTable
+    # what the engine does not decide (law/not_encoded.py): a clause each, shown unless false
+    cautions: tuple[Caution, ...] = ()
 
     @cached_property
     def nodes(self) -> dict[str, Expr]:
-        return outcomes(self.findings, self.pathway)
+        return outcomes(self.findings, self.pathway) | {c.node: c.clause for c in self.cautions}
+
+    @cached_property
+    def warnings_column(self) -> pl.Expr:
+        """The warnings given on each row: their measure (or code), joined by ';'."""
+        return pl.concat_str(
+            [pl.when(pl.col(c.node).fill_null(True)).then(pl.lit(c.measure or c.code))
+             for c in self.cautions] or [pl.lit(None, dtype=pl.String)],
+            separator=";", ignore_nulls=True).alias("warnings")
 
     @cached_property
     def derived_columns(self) -> list[pl.Expr]:
@@ -57,9 +68,26 @@ class Rules:
 
     @cached_property
     def agreement_column(self) -> pl.Expr:
-        agreements = {a.partner: a.id for a in self.law.agreements}
-        return pl.col("aca.partner").replace_strict(
-            agreements, default=None, return_dtype=pl.String).alias("aca.agreement")
+        """The partner's agreement on the row's as-of date (Law.agreement_for)."""
+        out: pl.Expr = pl.lit(None, dtype=pl.String)
+        for partner in dict.fromkeys(a.partner for a in self.law.agreements):
+            mine = [a for a in self.law.agreements if a.partner == partner]
+            by_day: pl.Expr = pl.lit(mine[0].id)
+            for a in mine[1:]:  # in order: a later one replaces an earlier one from its start
+                by_day = pl.when(pl.col("as_of") >= a.order_from).then(pl.lit(a.id)) \
+                    .otherwise(by_day)
+            out = pl.when(pl.col("aca.partner") == partner).then(by_day).otherwise(out)
+        return out.alias("aca.agreement")
+
+    @cached_property
+    def partners_column(self) -> pl.Expr:
+        """``aca.partners``: every partner that could receive the person (';'-joined), when
+        an agreement applies."""
+        aca_f = self.finding("aca")
+        return pl.when(pl.col("aca.status") == APPLIES).then(pl.concat_str(
+            [pl.when(pl.col(f"aca.partner.{p}").fill_null(False)).then(pl.lit(p))
+             for p, _ in aca_f.partners] or [pl.lit(None, dtype=pl.String)],
+            separator=";", ignore_nulls=True)).alias("aca.partners")
 
     def finding(self, name: str) -> Finding:
         return next(f for f in self.findings if f.name == name)
@@ -75,7 +103,10 @@ def rules(variant: str | Iterable[str] | None = None, law: Law | None = None) ->
     if key not in _RULES:
         law = apply_variants(base, variant)
         aca_f, tb_f = aca.rule(law), transit_bar.rule(law)
-        _RULES[key] = Rules(law, (aca_f, tb_f), procedure.pathway(aca_f, tb_f))
+        clp_f = clp.rule(law) if law.clp is not None else None
+        findings = (aca_f, tb_f) if clp_f is None else (aca_f, tb_f, clp_f)
+        _RULES[key] = Rules(law, findings, procedure.pathway(aca_f, tb_f, clp_f, law),
+                            cautions(law))
     return _RULES[key]
 
 
@@ -115,11 +146,17 @@ class FindingResult:
     trace: list[dict[str, Any]]
     partner: str | None = None
     agreement: str | None = None
+    # every partner that could receive the person, in the law data's order (partner first);
+    # and those that could, depending on unknown facts or law (None: not a partner finding)
+    partners: list[str] | None = None
+    partners_possible: list[str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"status": self.status}
         if self.partner is not None or self.agreement is not None:
             d |= {"partner": self.partner, "agreement": self.agreement}
+        if self.partners is not None:
+            d |= {"partners": self.partners, "partners_possible": self.partners_possible}
         return d | {"reason": self.reason, "citations": self.citations,
                     "because": self.because, "trace": self.trace}
 
@@ -238,9 +275,15 @@ def _explain_finding(r: Rules, f: Finding, ev: Evaluation, result: dict[str, Any
         for c, v in clause_trace(_finding_root(f), ev)
     ]
     partner = result.get("partner")
-    agreement = next((a.id for a in r.law.agreements if a.partner == partner), None)
+    found = r.law.agreement_for(partner, ev.as_of) if partner else None
+    agreement = found.id if found else None
+    receiving = {p: ev.value(c) for p, c in f.partners}
+    sure = [p for p, v in receiving.items() if v is True] if result["status"] == APPLIES else []
+    maybe = [p for p, v in receiving.items() if v is None] \
+        if result["status"] != "does_not_apply" else []
     return FindingResult(result["status"], result["reason"], _dedupe(citations), because, trace,
-                         partner if f.partners else None, agreement if f.partners else None)
+                         partner if f.partners else None, agreement if f.partners else None,
+                         sure if f.partners else None, maybe if f.partners else None)
 
 
 def _finding_root(f: Finding) -> Expr:
@@ -492,6 +535,7 @@ def decide(case: facts_mod.Case | Mapping[str, Any], as_of: str | dt.date | None
         findings=found, pathway=outcome["pathway"],
         missing_facts=missing_facts(r, record, day, outcome) if explain else [],
         counterfactuals=counterfactuals(r, record, day, outcome) if explain else [],
+        warnings=[c.entry() for c in r.cautions if ev.value(c.clause) is not False],
         facts=record)
 
 
@@ -525,7 +569,8 @@ def decide_frame(frame: pl.DataFrame | pl.LazyFrame, as_of: str | dt.date | None
     """The same rules over a table in the column form of ``facts.COLUMNS`` (vectorized).
 
     Adds ``aca.status``, ``aca.reason``, ``aca.citation``, ``aca.partner``, ``aca.agreement``,
-    ``transit_bar.status``, ``transit_bar.reason``, ``transit_bar.citation``, ``pathway`` (and,
+    ``transit_bar.status``, ``transit_bar.reason``, ``transit_bar.citation``, ``pathway``,
+    ``warnings`` (the measures or codes warned of, joined by ';'; empty when none) (and,
     with ``keep_clauses``, one column per clause of the rules)."""
     r = rules(variant, law)
     lf = frame.lazy()
@@ -536,7 +581,8 @@ def decide_frame(frame: pl.DataFrame | pl.LazyFrame, as_of: str | dt.date | None
         lf = lf.with_columns(pl.col("as_of").fill_null(pl.lit(default, dtype=pl.Date)))
     nodes = r.nodes
     lf = evaluate_frame(lf, nodes)
-    lf = lf.with_columns(r.derived_columns).with_columns(r.agreement_column)
+    lf = lf.with_columns(r.derived_columns).with_columns(r.agreement_column, r.warnings_column,
+                                                         r.partners_column)
     if not keep_clauses:
         lf = lf.drop(list(nodes))
     return lf

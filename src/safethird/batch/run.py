@@ -32,7 +32,7 @@ from safethird.batch.validate import check_columns, error_frame, validate
 from safethird.decide import decide_frame, rules
 from safethird.law.data import Law
 
-SUMMARY_KEYS = ["pathway", "aca.reason", "transit_bar.reason"]
+SUMMARY_KEYS = ["pathway", "aca.reason", "transit_bar.reason", "clp.reason", "warnings"]
 
 
 class AccountingError(AssertionError):
@@ -44,8 +44,11 @@ OUTPUT_SCHEMA: dict[str, pl.DataType] = {
     "row": pl.Int64(), "case_id": pl.String(), "as_of": pl.Date(), "law_version": pl.String(),
     "variant": pl.String(), "aca.status": pl.String(), "aca.reason": pl.String(),
     "aca.partner": pl.String(), "aca.agreement": pl.String(), "aca.citation": pl.String(),
+    "aca.partners": pl.String(),  # ';'-joined, in the law data's order (CONTRACT.md section 5)
     "transit_bar.status": pl.String(), "transit_bar.reason": pl.String(),
-    "transit_bar.citation": pl.String(), "pathway": pl.String(),
+    "transit_bar.citation": pl.String(), "clp.status": pl.String(), "clp.reason": pl.String(),
+    "clp.citation": pl.String(), "pathway": pl.String(),
+    "warnings": pl.String(),  # measures / codes warned of, ';'-joined (CONTRACT.md section 5)
 }
 
 

@@ -50,6 +50,14 @@ def render(counts: pl.DataFrame, result: BatchResult | None = None) -> str:
         return "\n".join([*lines, "no determinations"])
     total = int(counts["len"].sum())
     for key in SUMMARY_KEYS:
+        if key == "warnings":  # a row may carry several: count each warning on its own
+            by = (counts.with_columns(pl.col(key).fill_null("").str.split(";")).explode(key)
+                  .filter(pl.col(key) != "").group_by(key).agg(pl.col("len").sum())
+                  .sort("len", descending=True))
+            lines.append("warnings (rows carrying each):")
+            lines.extend(f"  {value!s:<34} {n:>12,}  {100 * n / total:5.1f}%"
+                         for value, n in by.iter_rows())
+            continue
         by = counts.group_by(key).agg(pl.col("len").sum()).sort("len", descending=True)
         lines.append(f"{key}:")
         for value, n in by.iter_rows():

@@ -5,14 +5,18 @@ Read beside the provisions, for each prospective receiving country in turn (8 CF
 208.30(e)(7)(ii), (iv): the officer tests each agreement that could apply):
 
 1. legal effect: the agreement in force for an arrival on this date, on the as-of date (the rule
-   is prospective: 84 FR 63994, DATES);
+   is prospective: 84 FR 63994, DATES); (1a) an instrument whose legal basis the sources leave
+   unsettled (a disputed arrangement, a memorandum) gives an unknown legal effect, never a
+   certain one;
 2. operation: the US was sending people under it on the as-of date (an agreement in force and
    not operated is ``not_operating``, not "no agreement in force");
 3. INA 208(a)(2)(A) / (e)(7)(iii)(A): not to the person's country of nationality or, if
    stateless, of last habitual residence (lawful or not: ``habitual_residence``);
+3a. the agreement's own nationality scope (e.g. Honduras 2025: Spanish-speaking Latin American
+   nationals who need no visa for Honduras), as announced by the parties;
 4. INA 208(a)(2)(E): not an unaccompanied alien child;
 5. the agreements' own exceptions ((e)(7)(iii)): a valid US visa or admission document other
-   than a transit visa, or visa-exempt;
+   than a transit visa, or visa-exempt; (5a) a criminal record, where the agreement excludes it;
 6. (variant ``transit-required`` only) the person passed through the receiving country;
 7. the operation's scope: the nationalities, groups, border, place and Border Patrol sector the
    US applied it to at that time (where the record is silent, unknown);
@@ -27,11 +31,16 @@ officer "seeks the alien's removal" under an agreement) is the procedure's quest
 
 A stage defeats the agreement when it removes every receiving country still in play; the reason
 reported is that stage, in this order (CONTRACT.md): no_agreement_in_force, not_operating,
-partner_national, unaccompanied_child, admission_document, partner_not_transited (variant),
-outside_operational_scope, public_interest, fear_of_receiving_country.
+partner_national, nationality_not_covered, unaccompanied_child, admission_document,
+criminal_record, partner_not_transited (variant), outside_operational_scope, public_interest,
+fear_of_receiving_country. Several agreements may share a partner (the 2019 and 2025 agreements
+with Honduras): the stages run per agreement, and a partner can receive the person when one of
+its agreements still can.
 """
 
 from __future__ import annotations
+
+import datetime as dt
 
 from safethird.law.data import Agreement, Law, OperationPhase
 from safethird.law.entry import arrived_on_or_after
@@ -39,6 +48,7 @@ from safethird.law.geography import arrived_in_sectors, southern_land_arrival
 from safethird.law.uac import unaccompanied_alien_child
 from safethird.logic.expr import (
     AS_OF,
+    UNKNOWN,
     Clause,
     Const,
     Contains,
@@ -133,6 +143,42 @@ def in_operational_scope(a: Agreement) -> Clause:
         any_of(*phases))
 
 
+def legal_basis(a: Agreement) -> Expr:
+    """TRUE for an agreement under INA 208(a)(2)(A); unknown where the sources leave it open."""
+    status = a.legal_status
+    if status is None or status.basis == "ina_208_a_2_A":
+        return TRUE
+    return Clause(f"aca.{a.id}.legal_basis",
+                  f"the {a.partner} instrument ({status.value.replace('_', ' ')}) is an agreement "
+                  f"INA 208(a)(2)(A) and 8 CFR 208.30(e)(7) / 1240.11(h) can rest on (the "
+                  f"sources leave this open)", "INA 208(a)(2)(A); law data: legal status",
+                  UNKNOWN)
+
+
+def outside_nationality_scope(a: Agreement) -> Expr:
+    """The person's nationality lies outside the agreement's own scope (unknown where the
+    sources do not settle whether it is covered)."""
+    scope = a.nationality_scope
+    if scope is None:
+        return Const(False, "bool")
+    nationalities = fact("nationalities")
+    covered = Overlaps(nationalities, scope.covered)
+    if scope.uncertain:
+        covered = covered | (Overlaps(nationalities, scope.uncertain) & UNKNOWN)
+    return Clause(f"aca.{a.id}.outside_nationality_scope",
+                  f"the person's nationality is outside the {a.partner} agreement's own scope "
+                  f"({scope.text})", scope.citation, ~covered)
+
+
+def criminal_record_excluded(a: Agreement) -> Expr:
+    exc = next((e for e in a.exceptions if e.id == "criminal_record"), None)
+    if exc is None:
+        return Const(False, "bool")
+    return Clause(f"aca.{a.id}.criminal_record",
+                  f"the person has a criminal record, which the {a.partner} agreement excludes "
+                  f"({exc.text})", exc.citation, fact("criminal_record"))
+
+
 def rule(law: Law) -> Finding:
     agreements = law.agreements
     child = unaccompanied_alien_child()
@@ -160,19 +206,22 @@ def rule(law: Law) -> Finding:
             "8 CFR 208.30(e)(7)(i)-(ii)",
             IsTrue(fact(f"fear_of_receiving_country.{a.partner}")))
 
+    # keyed by agreement: the 2019 and 2025 agreements with Honduras are two instruments
     stages: list[tuple[str, dict[str, Expr]]] = [
-        ("no_agreement_in_force", {a.partner: in_force(a) for a in agreements}),
-        ("not_operating", {a.partner: operating(a) for a in agreements}),
-        ("partner_national", {a.partner: ~partner_national(a) for a in agreements}),
-        ("unaccompanied_child", {a.partner: ~uac for a in agreements}),
-        ("admission_document", {a.partner: ~document for a in agreements}),
+        ("no_agreement_in_force", {a.id: _in_force(a) for a in agreements}),
+        ("not_operating", {a.id: operating(a) for a in agreements}),
+        ("partner_national", {a.id: ~partner_national(a) for a in agreements}),
+        ("nationality_not_covered", {a.id: ~outside_nationality_scope(a) for a in agreements}),
+        ("unaccompanied_child", {a.id: ~uac for a in agreements}),
+        ("admission_document", {a.id: ~document for a in agreements}),
+        ("criminal_record", {a.id: ~criminal_record_excluded(a) for a in agreements}),
     ]
     if law.aca_requires_transit:
-        stages.append(("partner_not_transited", {a.partner: transited(a) for a in agreements}))
+        stages.append(("partner_not_transited", {a.id: transited(a) for a in agreements}))
     stages += [
-        ("outside_operational_scope", {a.partner: in_operational_scope(a) for a in agreements}),
-        ("public_interest", {a.partner: ~public_interest for a in agreements}),
-        ("fear_of_receiving_country", {a.partner: ~fear(a) for a in agreements}),
+        ("outside_operational_scope", {a.id: in_operational_scope(a) for a in agreements}),
+        ("public_interest", {a.id: ~public_interest for a in agreements}),
+        ("fear_of_receiving_country", {a.id: ~fear(a) for a in agreements}),
     ]
     texts = {
         "no_agreement_in_force": ("no agreement was in force for this arrival on the as-of "
@@ -185,6 +234,12 @@ def rule(law: Law) -> Finding:
                              "or not) of "
                              "every partner whose agreement could apply",
                              "INA 208(a)(2)(A); 8 CFR 208.30(e)(7)(iii)(A)"),
+        "nationality_not_covered": ("the person's nationality is outside the own scope of "
+                                    "every agreement that could apply (the nationalities its "
+                                    "parties limited it to)",
+                                    "INA 208(a)(2)(A); the agreements' scope (law data)"),
+        "criminal_record": ("the person has a criminal record, which every agreement still in "
+                            "play excludes", "the agreements' exclusions (law data)"),
         "unaccompanied_child": (uac.text, uac.citation),
         "admission_document": (document.text, document.citation),
         "partner_not_transited": ("the person passed through no partner whose agreement could "
@@ -198,7 +253,7 @@ def rule(law: Law) -> Finding:
                                       "or torture in every partner that could receive them",
                                       "8 CFR 208.30(e)(7)(i)-(ii)"),
     }
-    remaining: dict[str, Expr] = {a.partner: TRUE for a in agreements}
+    remaining: dict[str, Expr] = {a.id: TRUE for a in agreements}
     reasons = []
     for code, keep in stages:
         before = any_of(*remaining.values()) if code != "no_agreement_in_force" else TRUE
@@ -216,11 +271,38 @@ def rule(law: Law) -> Finding:
         "under it, they may be removed to the partner country to seek protection there and "
         "may not apply for asylum in the United States",
         "INA 208(a)(2)(A); 8 CFR 208.30(e)(7)(i)", ~any_of(*(r.clause for r in reasons)))
+    by_partner: dict[str, list[Expr]] = {}
+    for a in agreements:  # the law data's order
+        by_partner.setdefault(a.partner, []).append(remaining[a.id])
     partners = tuple(
         (p, Clause(f"aca.receiving.{p}", f"{p} could receive the person under its agreement",
-                   "8 CFR 208.30(e)(7)(i); 8 CFR 1240.11(h) (alternate orders)", expr))
-        for p, expr in remaining.items())
+                   "8 CFR 208.30(e)(7)(i); 8 CFR 1240.11(h) (alternate orders)", any_of(*exprs)))
+        for p, exprs in by_partner.items())
     return Finding("aca", PROVISION, tuple(reasons), subject, partners)
+
+
+def concluded(a: Agreement) -> Expr:
+    """For an agreement invoked against pending cases (its first covered arrival is the rule's,
+    not its own): the as-of date is on or after it took effect — an earlier operation (a
+    scenario's) cannot reach back before the instrument existed."""
+    start = a.in_force_from
+    if not a.applies_to_arrivals.pending_cases:
+        return TRUE
+    if start is None:  # entry into force not found: it cannot have preceded the signature
+        signed = a.signed.date if isinstance(a.signed.date, dt.date) else None
+        if signed is None:
+            return Const(False, "bool")
+        start = signed
+    return Clause(f"aca.{a.id}.concluded", f"on the as-of date the {a.partner} instrument had "
+                  f"taken effect ({start})", "law data: entry into force / first operation",
+                  AS_OF.ge(date(start)))
+
+
+def _in_force(a: Agreement) -> Expr:
+    # an unsettled legal basis matters only for an instrument the US operates
+    parts = [in_force(a), concluded(a),
+             legal_basis(a) if a.operation else TRUE]
+    return all_of(*(p for p in parts if p is not TRUE))
 
 
 def _unique(exprs: object) -> Expr:

@@ -11,6 +11,8 @@ import datetime as dt
 import itertools
 from dataclasses import dataclass, field
 
+from pydantic import BaseModel
+
 from safethird.facts import country_codes
 from safethird.law.circuits import STATE_CIRCUIT
 from safethird.law.data import INSTRUMENTS, DatedFact, Law, Sourced
@@ -59,7 +61,7 @@ def _check_agreements(law: Law, r: Report) -> None:
         eif = _date(a.entry_into_force.date)
         if signed and eif and eif < signed:
             r.errors.append(f"{w}: entry into force {eif} before signature {signed}")
-        if signed and start < signed:
+        if signed and start < signed and not a.applies_to_arrivals.pending_cases:
             r.errors.append(f"{w}: applies to arrivals from {start}, before signature {signed}")
         end = a.in_force_until
         if end and end <= start:
@@ -87,6 +89,13 @@ def _check_agreements(law: Law, r: Report) -> None:
             if p.sectors is not None and p.borders is not None \
                     and "southern_land" not in p.borders:
                 r.errors.append(f"{pw}: Border Patrol sectors, but not the southern land border")
+        for part in (a.legal_status, a.nationality_scope, *a.limits):
+            if part is not None:
+                _sourced(law, r, f"{w}.{type(part).__name__}", part)
+        for c in (*a.nationality_scope.covered, *a.nationality_scope.uncertain) \
+                if a.nationality_scope else ():
+            if c not in codes:
+                r.errors.append(f"{w}.nationality_scope: unknown country code {c!r}")
         for e in a.exceptions:
             _sourced(law, r, f"{w}.exceptions.{e.id}", e)
             if not e.citation.strip():
@@ -191,6 +200,48 @@ def _check_rules(law: Law, r: Report) -> None:
                                for n in node.walk() if isinstance(n, Clause)})
 
 
+def _dates(obj: object, where: str) -> list[tuple[str, dt.date]]:
+    """Every date in a piece of law data, with where it sits."""
+    if isinstance(obj, dt.date):
+        return [(where, obj)]
+    if isinstance(obj, BaseModel):
+        return [d for name in type(obj).model_fields
+                for d in _dates(getattr(obj, name), f"{where}.{name}")]
+    if isinstance(obj, tuple | list):
+        return [d for i, x in enumerate(obj)
+                for d in _dates(x, f"{where}.{getattr(x, 'id', None) or f'[{i}]'}")]
+    return []
+
+
+def _check_not_encoded(law: Law, r: Report) -> None:
+    """The warnings' data is sourced, and no fact is dated after the law horizon (the date the
+    law data was last reviewed: a later fact means the horizon was not moved with it)."""
+    ne = law.not_encoded
+    if ne is None:
+        r.errors.append("rules/not-encoded.yaml: missing (the law horizon and the measures the "
+                        "engine does not decide)")
+        return
+    _sourced(law, r, "not-encoded.horizon", ne.horizon)
+    for m in ne.measures:
+        w = f"not-encoded.{m.id}"
+        _sourced(law, r, w, m)
+        if m.until is not None and m.until <= m.from_:
+            r.errors.append(f"{w}: until {m.until} is not after from {m.from_}")
+    horizon = ne.horizon.reviewed_through
+    items: list[tuple[str, object]] = [(f"agreements/{a.id}", a) for a in law.agreements]
+    items += [("transit-bar", law.transit_bar), ("not-encoded", ne.measures)]
+    if law.clp is not None:
+        items.append(("clp", law.clp))
+        for part in (law.clp.effective, law.clp.entries, law.clp.continuing_effect,
+                     *law.clp.vacated, *law.clp.litigation):
+            _sourced(law, r, f"clp.{getattr(part, 'id', type(part).__name__)}", part)
+    for where, obj in items:
+        for path, day in _dates(obj, where):
+            if day > horizon:
+                r.errors.append(f"{path}: dated {day}, after the law horizon {horizon} "
+                                f"(rules/not-encoded.yaml horizon.reviewed_through)")
+
+
 def check(law: Law) -> Report:
     r = Report()
     for sid, s in law.sources.items():
@@ -200,6 +251,7 @@ def check(law: Law) -> Report:
     _check_transit_bar(law, r)
     _check_geography(law, r)
     _check_countries(law, r)
+    _check_not_encoded(law, r)
     _check_rules(law, r)
     r.counts["sources"] = len(law.sources)
     return r

@@ -23,6 +23,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from safethird import yamltext
 
 Confidence = Literal["checked", "secondary", "to_verify"]
+# how strong the source of a fact is (shared/law digests): an instrument, court or agency text;
+# a major outlet or analysis that tracks it; a single low-quality page
+Strength = Literal["primary", "secondary", "weak"]
+Border = Literal["southern_land", "northern_land", "air", "sea"]
 Instrument = Literal["refugee_convention", "refugee_protocol", "torture_convention"]
 INSTRUMENTS: tuple[Instrument, ...] = ("refugee_convention", "refugee_protocol",
                                        "torture_convention")
@@ -37,7 +41,7 @@ class _Model(BaseModel):
 class Source(_Model):
     title: str
     url: str
-    kind: Literal["primary", "secondary"]
+    kind: Strength
     read: str | None = None
     note: str | None = None
     status_date: str | dt.date | None = None
@@ -50,6 +54,7 @@ class Source(_Model):
 class Sourced(_Model):
     sources: tuple[str, ...] = Field(min_length=1)
     confidence: Confidence
+    strength: Strength | None = None
     note: str | None = None
 
 
@@ -68,6 +73,10 @@ class Window(Sourced):
 
 class AppliesFrom(Sourced):
     from_: dt.date = Field(alias="from")
+    # the agreement is invoked against people already in the US when it took effect (the 2025
+    # agreements in section 240 proceedings): the first arrival covered is the implementing
+    # rule's (84 FR 63994), before the agreement's signature
+    pending_cases: bool = False
 
 
 Border = Literal["southern_land", "northern_land", "air", "sea"]
@@ -89,9 +98,41 @@ class OperationPhase(Window):
 
 
 class AgreementException(Sourced):
-    id: Literal["unaccompanied_child", "admission_document", "visa_exempt", "partner_national"]
+    id: Literal["unaccompanied_child", "admission_document", "visa_exempt", "partner_national",
+                "criminal_record"]
     text: str
     citation: str
+
+
+class LegalStatus(Sourced):
+    """What the instrument is, apart from whether it is operated: an agreement in force under
+    INA 208(a)(2)(A); signed and not yet in force; reported only; disputed by the partner; a
+    non-binding memorandum. ``basis`` unknown = whether it is an agreement the statute and
+    8 CFR 208.30(e)(7) / 1240.11(h) can rest on is not settled by the sources."""
+
+    value: Literal["in_force", "signed_not_in_force", "reported", "disputed",
+                   "non_binding_memorandum"]
+    basis: Literal["ina_208_a_2_A", "unknown"]
+
+
+class NationalityScope(Sourced):
+    """The nationalities an agreement itself limits transfers to (beyond the statute's own
+    exclusion of the partner's nationals): ``covered`` certainly; ``uncertain`` — whether the
+    agreement covers them is not settled by the sources (the answer stays unknown); every
+    other nationality is outside the agreement."""
+
+    text: str
+    citation: str
+    covered: tuple[str, ...]
+    uncertain: tuple[str, ...] = ()
+
+
+class Limit(Sourced):
+    """A term of the agreement the engine records and does not decide on (a cap on transfers,
+    the partner's veto over each referral): for the reader and the simulation."""
+
+    id: str
+    text: str
 
 
 class Agreement(_Model):
@@ -109,6 +150,32 @@ class Agreement(_Model):
     operation_note: str | None = None
     operation_sources: tuple[str, ...] = ()
     exceptions: tuple[AgreementException, ...]
+    legal_status: LegalStatus | None = None  # None: in force under INA 208(a)(2)(A) (2019)
+    nationality_scope: NationalityScope | None = None
+    limits: tuple[Limit, ...] = ()
+
+    def excepts(self, exception: str) -> bool:
+        return any(e.id == exception for e in self.exceptions)
+
+    @property
+    def in_force_from(self) -> dt.date | None:
+        """The first day the agreement could be applied: for one invoked against pending cases,
+        its entry into force (else its first operation), not the first arrival it covers."""
+        if not self.applies_to_arrivals.pending_cases:
+            return self.applies_to_arrivals.from_
+        if isinstance(self.entry_into_force.date, dt.date):
+            return self.entry_into_force.date
+        return min((p.from_ for p in self.operation), default=None)
+
+    @property
+    def order_from(self) -> dt.date:
+        """Where the agreement stands in the law data's order: the first arrival it covers,
+        or, for one invoked against pending cases, when it was concluded or first operated."""
+        if not self.applies_to_arrivals.pending_cases:
+            return self.applies_to_arrivals.from_
+        dates = [d for d in (self.signed.date, *(p.from_ for p in self.operation))
+                 if isinstance(d, dt.date)]
+        return min(dates) if dates else self.applies_to_arrivals.from_
 
     @property
     def in_force_until(self) -> dt.date | None:
@@ -174,6 +241,57 @@ class TransitBarLaw(_Model):
     open_questions: tuple[OpenQuestion, ...] = ()
 
 
+class Measure(Sourced):
+    """A measure that may reach a case and that the engine does not decide (a warning)."""
+
+    id: str
+    title: str
+    citations: tuple[str, ...] = Field(min_length=1)
+    # the arrivals it could reach: from (first day) / until (first day no longer), borders
+    from_: dt.date = Field(alias="from")
+    until: dt.date | None = None
+    borders: tuple[Border, ...]
+    status: str  # its legal status as of ``status_date`` (the newest source read)
+    status_date: dt.date
+    message: str
+
+
+class Horizon(Sourced):
+    """The date the law data was last reviewed: the newest source it rests on."""
+
+    reviewed_through: dt.date
+
+
+class NotEncodedLaw(_Model):
+    horizon: Horizon
+    measures: tuple[Measure, ...]
+
+
+class LitigationEvent(Window):
+    id: str
+    event: str
+    effect: Literal["none", "vacated", "enjoined"]
+
+
+class ContinuingEffect(Sourced):
+    minor_filed_after: dt.date
+
+
+class ClpLaw(_Model):
+    """8 CFR 208.33 / 1208.33 (rules/clp.yaml)."""
+
+    id: str
+    title: str
+    provision: str
+    effective: AppliesFrom
+    entries: Window
+    title42_ended_day: dt.date
+    treaty_instruments: tuple[Instrument, ...]
+    continuing_effect: ContinuingEffect
+    vacated: tuple[Window, ...]
+    litigation: tuple[LitigationEvent, ...]
+
+
 @dataclass(frozen=True)
 class TreatyStatus:
     """One country's status under one instrument: deposit date as written, with its source."""
@@ -224,10 +342,19 @@ class Law:
     transit_bar: TransitBarLaw
     countries: dict[str, Country]
     files: dict[str, bytes] = field(repr=False)
+    not_encoded: NotEncodedLaw | None = None
+    clp: ClpLaw | None = None
     # options changed by policy variants (see variants.py)
     party_from: Literal["entry_into_force", "deposit"] = "entry_into_force"
     aca_requires_transit: bool = False
     variants: tuple[str, ...] = ()
+
+    def agreement_for(self, partner: str, day: dt.date) -> Agreement | None:
+        """The agreement a receiving partner is reported under on a date: the latest of that
+        partner's agreements concluded by then (else its first)."""
+        mine = [a for a in self.agreements if a.partner == partner]
+        current = [a for a in mine if a.order_from <= day]
+        return (current or mine or [None])[-1 if current else 0]
 
     def with_(self, **changes: Any) -> Law:
         return replace(self, **changes)
@@ -304,7 +431,8 @@ def _rule_files() -> dict[str, bytes]:
     pkg = resources.files("safethird")
     files = {}
     for rel in ("law/aca.py", "law/transit_bar.py", "law/treaties.py", "law/entry.py",
-                "law/uac.py", "law/procedure.py", "law/geography.py", "decide.py",
+                "law/uac.py", "law/procedure.py", "law/geography.py", "law/clp.py",
+                "law/not_encoded.py", "decide.py",
                 "logic/expr.py", "logic/evaluate.py", "logic/vectorize.py"):
         p = pkg.joinpath(rel)
         if p.is_file():
@@ -338,9 +466,21 @@ def load_law(data_dir: str | None = None) -> Law:
     if cpath.exists():
         files["countries.csv"] = cpath.read_bytes()
         countries = _read_countries(files["countries.csv"].decode("utf-8"), "countries.csv")
+    ne_path = root / "rules" / "not-encoded.yaml"
+    not_encoded = None
+    if ne_path.exists():
+        files["rules/not-encoded.yaml"] = ne_path.read_bytes()
+        not_encoded = _validate(NotEncodedLaw, yamltext.load(files["rules/not-encoded.yaml"]),
+                                "rules/not-encoded.yaml")
+    clp_path = root / "rules" / "clp.yaml"
+    clp = None
+    if clp_path.exists():
+        files["rules/clp.yaml"] = clp_path.read_bytes()
+        clp = _validate(ClpLaw, yamltext.load(files["rules/clp.yaml"]), "rules/clp.yaml")
     files["circuits.yaml"] = (root / "circuits.yaml").read_bytes()
     if (root / "geography.yaml").exists():
         files["geography.yaml"] = (root / "geography.yaml").read_bytes()
     files |= _rule_files()
-    agreements.sort(key=lambda a: (a.applies_to_arrivals.from_, a.id))
-    return Law(sources, tuple(agreements), transit_bar, countries, files)
+    agreements.sort(key=lambda a: (a.order_from, a.id))
+    return Law(sources, tuple(agreements), transit_bar, countries, files,
+               not_encoded=not_encoded, clp=clp)

@@ -17,6 +17,17 @@ def render_item(law: Law, item: str) -> str:
     if item in ("transit-bar", law.transit_bar.id):
         tb = law.transit_bar.model_dump(mode="json", by_alias=True, exclude_none=True)
         return _yaml(tb, law, sources=_sources_of(tb))
+    if law.clp is not None and item in ("clp", law.clp.id):
+        data = law.clp.model_dump(mode="json", by_alias=True, exclude_none=True)
+        return _yaml(data, law, sources=_sources_of(data))
+    ne = law.not_encoded
+    for m in ne.measures if ne else ():
+        if item == m.id:
+            data = m.model_dump(mode="json", by_alias=True, exclude_none=True)
+            return _yaml(data, law, sources=_sources_of(data))
+    if ne is not None and item in ("horizon", "law_reviewed_through"):
+        data = ne.horizon.model_dump(mode="json", by_alias=True, exclude_none=True)
+        return _yaml(data, law, sources=_sources_of(data))
     if item in law.countries:
         c = law.countries[item]
         data = {"alpha2": c.alpha2, "name": c.name, "sovereign": c.sovereign or None,

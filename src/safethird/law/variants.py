@@ -31,8 +31,11 @@ def _party_from_deposit(law: Law) -> Law:
 def _law_in_force(law: Law) -> Law:
     agreements = []
     for a in law.agreements:
+        if a.in_force_from is None:  # never known to be in force
+            agreements.append(a.model_copy(update={"operation": ()}))
+            continue
         phase = OperationPhase.model_validate({
-            "from": a.applies_to_arrivals.from_, "until": a.in_force_until,
+            "from": a.in_force_from, "until": a.in_force_until,
             "nationalities": None, "arrival_states": None,
             "sources": a.applies_to_arrivals.sources, "confidence": "to_verify",
             "note": "variant law-in-force: applied to everyone whenever in force"})
