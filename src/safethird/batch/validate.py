@@ -141,14 +141,26 @@ def decode_json(series: pl.Series, dtype: pl.DataType) -> tuple[pl.Series, pl.Se
     in bulk; if some values still defeat the decoder (a number where a list belongs, say), the
     rows are split in halves until the offending ones are found, and only those are null."""
     text = series.cast(pl.String)
-    syntax_ok = text.str.json_path_match("$").is_not_null() | text.is_null() | (text == "")
-    usable = text.zip_with(syntax_ok & (text != ""), _nulls(len(text)))
 
     def decode(part: pl.Series) -> pl.Series | None:
         try:
             return part.str.json_decode(dtype)
         except Exception:
             return None
+
+    # The usual case first: the whole column decodes. The decoder yields a value only for
+    # valid JSON, so the syntax is checked only where it yields none (`null`, say).
+    present = text.is_not_null() & (text != "")
+    whole = decode(text.zip_with(present, _nulls(len(text))))
+    if whole is not None:
+        unsure = present & whole.is_null()
+        if not unsure.any():
+            return whole.alias(series.name), pl.Series([False] * len(text))
+        syntax_ok = ~unsure | text.zip_with(unsure, _nulls(len(text))) \
+            .str.json_path_match("$").is_not_null()
+        return whole.alias(series.name), ~syntax_ok
+    syntax_ok = text.str.json_path_match("$").is_not_null() | text.is_null() | (text == "")
+    usable = text.zip_with(syntax_ok & (text != ""), _nulls(len(text)))
 
     pieces: list[pl.Series] = []
     failed = pl.Series([False] * len(text))
@@ -187,10 +199,14 @@ def _route_checks(frame: pl.DataFrame, table: bool = False
         decoded, bad = decode_json(text, pl.List(pl.Struct(
             {name: pl.String for name in LEG_FIELDS})))
         # keys the schema does not know would be dropped by the decoder: find them first
-        keys = text.str.extract_all(r'"([^"\\]*)"\s*:').list.eval(
-            pl.element().str.extract(r'"([^"\\]*)"'))
-        bad = bad | keys.list.eval(~pl.element().is_in(list(LEG_FIELDS))).list.any() \
-            .fill_null(False)
+        # (counted, not listed: a known key's match is also a match of any key, at the same
+        # place, and every key's match holds a colon; so where the known keys are as many as
+        # the colons, no key is unknown, and only the other rows need every key counted)
+        known = text.str.count_matches(r'"(?:' + "|".join(LEG_FIELDS) + r')"\s*:')
+        unsure = (text.str.count_matches(":", literal=True) != known).fill_null(False)
+        if unsure.any():
+            keys = text.zip_with(unsure, _nulls(n)).str.count_matches(r'"[^"\\]*"\s*:')
+            bad = bad | (unsure & (keys != known)).fill_null(False)
         errors = _nulls(n).zip_with(
             ~bad, _diagnose_json(text, bad, "route", "not a JSON list of legs"))
         frame = frame.with_columns(decoded.alias("route"))
