@@ -109,6 +109,15 @@ ZERO_TIMES = ("", " 00:00:00", "T00:00:00", " 00:00", "T00:00", " 00:00:00.000",
               "T00:00:00.000")
 
 
+def _timed(frame: pl.DataFrame) -> bool:
+    """Whether some text date cell of the frame is longer than a date: only then can it be a
+    date with a zero time, so only then are the zero times looked for (where no cell is longer,
+    the lenient reading and the strict one are the same)."""
+    return bool(frame.width) and any(
+        frame.select(pl.col(c).str.len_bytes().max().fill_null(0) > 10 for c in frame.columns)
+        .row(0))
+
+
 def _as_date(col: pl.Expr, dtype: pl.DataType, table: bool = False
              ) -> tuple[pl.Expr, pl.Expr]:
     if dtype == pl.Date:
@@ -222,10 +231,12 @@ def _route_checks(frame: pl.DataFrame, table: bool = False
     # Every leg of every row laid end to end (a row's legs stay contiguous): each check runs
     # once over all legs, and a row's verdict is a segmented sum over its legs.
     leg = pl.col("_leg")
-    parts, leg_bad, extra = _leg_parts(leg, fields, table)
     lengths = frame["route"].list.len()
     legs = frame.select(pl.col("route").explode(empty_as_null=False, keep_nulls=False)
                         .alias("_leg"))
+    table = table and _timed(legs.select(leg.struct.field(f).alias(f) for f in ("entered", "left")
+                                         if fields.get(f) == pl.String))
+    parts, leg_bad, extra = _leg_parts(leg, fields, table)
     checked = legs.select(
         # a leg's own check (left before entered) counts once its fields are valid, as the
         # schema's Leg validator runs
@@ -393,6 +404,17 @@ def _json_item(value: pl.Expr) -> pl.Expr:
 ROUTE_COLUMN = re.compile(r"^route\.(\d+)\.([a-z_]+)$")
 
 
+@cache
+def _words(c: str) -> tuple[str, ...] | None:
+    """Every value a text column of codes or yes/no words accepts, the empty cell included;
+    None for the other columns."""
+    kind = KINDS.get(c) or ("bool" if c.startswith(FEAR) and c[len(FEAR):] in
+                            facts.country_codes() else None)
+    words = {"bool": TRUE_WORDS + FALSE_WORDS, "country": _codes(), "enum": ENUMS.get(c, ()),
+             "state": tuple(sorted(STATE_CIRCUIT))}.get(kind or "")
+    return None if words is None else ("", *words)
+
+
 def spreadsheet(frame: pl.DataFrame) -> tuple[pl.DataFrame, bool]:
     """Cells as spreadsheet programs write them → the values the checks take: cells trimmed
     (an empty cell is unknown), integer ids as text, ``HN;GT`` for nationalities, ``GT;MX`` or
@@ -400,9 +422,17 @@ def spreadsheet(frame: pl.DataFrame) -> tuple[pl.DataFrame, bool]:
     whether the route came in numbered columns (errors then name those columns)."""
     text = [c for c, t in frame.schema.items() if t == pl.String and c not in (ROW, FILE)]
     if text:  # trimmed only where some cell needs it (finding out costs less than trimming)
+        # A column of codes or yes/no words whose every cell is one of them (or empty) is the
+        # same trimmed or not: only the others are looked at for padding. (A set look-up costs
+        # less than the look at both ends of every cell; typed files pass here.)
+        exact = {c: words for c in text if (words := _words(c)) is not None}
+        unsure = frame.select((pl.col(c).is_not_null() & ~pl.col(c).is_in(
+            _series(words).implode())).any().alias(c) for c, words in exact.items()
+        ).row(0, named=True) if exact else {}
+        text = [c for c in text if unsure.get(c, True)]
         padded = frame.select(pl.any_horizontal(
             pl.col(c).str.starts_with(p) | pl.col(c).str.ends_with(p) for p in (" ", "\t"))
-            .any().alias(c) for c in text).row(0, named=True)
+            .any().alias(c) for c in text).row(0, named=True) if text else {}
         frame = frame.with_columns(
             pl.when(pl.col(c).str.strip_chars() != "").then(pl.col(c).str.strip_chars())
             .alias(c) for c in text if padded[c])
@@ -503,6 +533,8 @@ def validate(raw: pl.DataFrame, default_as_of: dt.date | None,
     checks: list[Check] = []
     values: dict[str, pl.Expr] = {}
     known = set(KINDS) | {ROW, FILE, LINE}
+    timed = table and _timed(frame.select(c for c, kind in KINDS.items()
+                                          if kind == "date" and schema.get(c) == pl.String))
     for c in frame.columns:
         if c in known:
             continue
@@ -521,7 +553,7 @@ def validate(raw: pl.DataFrame, default_as_of: dt.date | None,
             value, failed, msg = _as_bool(c, t, table)
             message: pl.Expr = pl.lit(msg)
         elif kind == "date":
-            value, failed = _as_date(col, t, table)
+            value, failed = _as_date(col, t, timed)
             message = pl.format("not an ISO 8601 date (YYYY-MM-DD): '{}'", col.cast(pl.String))
         elif kind == "country":
             value, failed = _as_code(col, t, _codes())
