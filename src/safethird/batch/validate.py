@@ -415,12 +415,15 @@ def _words(c: str) -> tuple[str, ...] | None:
     return None if words is None else ("", *words)
 
 
-def spreadsheet(frame: pl.DataFrame) -> tuple[pl.DataFrame, bool]:
+def spreadsheet(frame: pl.DataFrame, words: bool = True) -> tuple[pl.DataFrame, bool]:
     """Cells as spreadsheet programs write them → the values the checks take: cells trimmed
     (an empty cell is unknown), integer ids as text, ``HN;GT`` for nationalities, ``GT;MX`` or
     ``route.1.country``, ``route.1.entered``, … columns for the route. Returns the frame and
-    whether the route came in numbered columns (errors then name those columns)."""
-    text = [c for c, t in frame.schema.items() if t == pl.String and c not in (ROW, FILE)]
+    whether the route came in numbered columns (errors then name those columns). ``words``
+    false: the columns of codes and yes/no words are left as they are (``validate`` looks at
+    them only if some failing row has a cell that is not one of their words)."""
+    text = [c for c, t in frame.schema.items() if t == pl.String and c not in (ROW, FILE)
+            and (words or _words(c) is None)]
     if text:  # trimmed only where some cell needs it (finding out costs less than trimming)
         # A column of codes or yes/no words whose every cell is one of them (or empty) is the
         # same trimmed or not: only the others are looked at for padding. (A set look-up costs
@@ -526,9 +529,25 @@ def validate(raw: pl.DataFrame, default_as_of: dt.date | None,
     ``default_as_of`` decides every row, unless ``as_of_from_rows``: then a row's own
     ``as_of`` wins and ``default_as_of`` fills the rows without one."""
     frame = flatten(raw)
+    try:  # first with the columns of words as they are: typed files have nothing to trim
+        return _validate(frame, default_as_of, fear_countries, table, as_of_from_rows, False)
+    except _Unsure:
+        return _validate(frame, default_as_of, fear_countries, table, as_of_from_rows, True)
+
+
+class _Unsure(Exception):
+    """A failing row has a cell of a column of words that is none of them: trimmed, it might
+    be one, so the table is read again with those columns trimmed as a spreadsheet's are."""
+
+
+def _validate(frame: pl.DataFrame, default_as_of: dt.date | None,
+              fear_countries: tuple[str, ...], table: bool, as_of_from_rows: bool,
+              words: bool) -> tuple[pl.DataFrame, pl.DataFrame]:
     flat_route = False
     if table:
-        frame, flat_route = spreadsheet(frame)
+        untrimmed = [c for c, t in frame.schema.items() if t == pl.String and not words
+                     and c not in (ROW, FILE) and _words(c) is not None]
+        frame, flat_route = spreadsheet(frame, words)
     schema = frame.schema
     checks: list[Check] = []
     values: dict[str, pl.Expr] = {}
@@ -606,6 +625,12 @@ def validate(raw: pl.DataFrame, default_as_of: dt.date | None,
     bad = pl.col("_e1") | pl.any_horizontal(*(f.fill_null(False) for _, _, f in cross))
     frame = frame.with_columns(bad.alias("_bad"))
     failing = frame.filter(pl.col("_bad"))
+    # only a cell that fails its check can change when trimmed, so only failing rows are
+    # looked at
+    if table and untrimmed and failing.height and any(failing.select(
+            (pl.col(c).is_not_null() & ~pl.col(c).is_in(_series(_words(c)).implode())).any()
+            for c in untrimmed).row(0)):
+        raise _Unsure
     if not failing.height:  # the usual case: no message to build
         errors = pl.DataFrame(schema=ERROR_SCHEMA)
     else:
