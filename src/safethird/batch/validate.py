@@ -428,9 +428,9 @@ def spreadsheet(frame: pl.DataFrame, words: bool = True) -> tuple[pl.DataFrame, 
         # A column of codes or yes/no words whose every cell is one of them (or empty) is the
         # same trimmed or not: only the others are looked at for padding. (A set look-up costs
         # less than the look at both ends of every cell; typed files pass here.)
-        exact = {c: words for c in text if (words := _words(c)) is not None}
+        exact = {c: accepted for c in text if (accepted := _words(c)) is not None}
         unsure = frame.select((pl.col(c).is_not_null() & ~pl.col(c).is_in(
-            _series(words).implode())).any().alias(c) for c, words in exact.items()
+            _series(accepted).implode())).any().alias(c) for c, accepted in exact.items()
         ).row(0, named=True) if exact else {}
         text = [c for c in text if unsure.get(c, True)]
         padded = frame.select(pl.any_horizontal(
