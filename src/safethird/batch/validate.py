@@ -109,6 +109,15 @@ ZERO_TIMES = ("", " 00:00:00", "T00:00:00", " 00:00", "T00:00", " 00:00:00.000",
               "T00:00:00.000")
 
 
+def _timed(frame: pl.DataFrame) -> bool:
+    """Whether some text date cell of the frame is longer than a date: only then can it be a
+    date with a zero time, so only then are the zero times looked for (where no cell is longer,
+    the lenient reading and the strict one are the same)."""
+    return bool(frame.width) and any(
+        frame.select(pl.col(c).str.len_bytes().max().fill_null(0) > 10 for c in frame.columns)
+        .row(0))
+
+
 def _as_date(col: pl.Expr, dtype: pl.DataType, table: bool = False
              ) -> tuple[pl.Expr, pl.Expr]:
     if dtype == pl.Date:
@@ -141,14 +150,26 @@ def decode_json(series: pl.Series, dtype: pl.DataType) -> tuple[pl.Series, pl.Se
     in bulk; if some values still defeat the decoder (a number where a list belongs, say), the
     rows are split in halves until the offending ones are found, and only those are null."""
     text = series.cast(pl.String)
-    syntax_ok = text.str.json_path_match("$").is_not_null() | text.is_null() | (text == "")
-    usable = text.zip_with(syntax_ok & (text != ""), _nulls(len(text)))
 
     def decode(part: pl.Series) -> pl.Series | None:
         try:
             return part.str.json_decode(dtype)
         except Exception:
             return None
+
+    # The usual case first: the whole column decodes. The decoder yields a value only for
+    # valid JSON, so the syntax is checked only where it yields none (`null`, say).
+    present = text.is_not_null() & (text != "")
+    whole = decode(text.zip_with(present, _nulls(len(text))))
+    if whole is not None:
+        unsure = present & whole.is_null()
+        if not unsure.any():
+            return whole.alias(series.name), pl.Series([False] * len(text))
+        syntax_ok = ~unsure | text.zip_with(unsure, _nulls(len(text))) \
+            .str.json_path_match("$").is_not_null()
+        return whole.alias(series.name), ~syntax_ok
+    syntax_ok = text.str.json_path_match("$").is_not_null() | text.is_null() | (text == "")
+    usable = text.zip_with(syntax_ok & (text != ""), _nulls(len(text)))
 
     pieces: list[pl.Series] = []
     failed = pl.Series([False] * len(text))
@@ -187,10 +208,14 @@ def _route_checks(frame: pl.DataFrame, table: bool = False
         decoded, bad = decode_json(text, pl.List(pl.Struct(
             {name: pl.String for name in LEG_FIELDS})))
         # keys the schema does not know would be dropped by the decoder: find them first
-        keys = text.str.extract_all(r'"([^"\\]*)"\s*:').list.eval(
-            pl.element().str.extract(r'"([^"\\]*)"'))
-        bad = bad | keys.list.eval(~pl.element().is_in(list(LEG_FIELDS))).list.any() \
-            .fill_null(False)
+        # (counted, not listed: a known key's match is also a match of any key, at the same
+        # place, and every key's match holds a colon; so where the known keys are as many as
+        # the colons, no key is unknown, and only the other rows need every key counted)
+        known = text.str.count_matches(r'"(?:' + "|".join(LEG_FIELDS) + r')"\s*:')
+        unsure = (text.str.count_matches(":", literal=True) != known).fill_null(False)
+        if unsure.any():
+            keys = text.zip_with(unsure, _nulls(n)).str.count_matches(r'"[^"\\]*"\s*:')
+            bad = bad | (unsure & (keys != known)).fill_null(False)
         errors = _nulls(n).zip_with(
             ~bad, _diagnose_json(text, bad, "route", "not a JSON list of legs"))
         frame = frame.with_columns(decoded.alias("route"))
@@ -206,10 +231,12 @@ def _route_checks(frame: pl.DataFrame, table: bool = False
     # Every leg of every row laid end to end (a row's legs stay contiguous): each check runs
     # once over all legs, and a row's verdict is a segmented sum over its legs.
     leg = pl.col("_leg")
-    parts, leg_bad, extra = _leg_parts(leg, fields, table)
     lengths = frame["route"].list.len()
     legs = frame.select(pl.col("route").explode(empty_as_null=False, keep_nulls=False)
                         .alias("_leg"))
+    table = table and _timed(legs.select(leg.struct.field(f).alias(f) for f in ("entered", "left")
+                                         if fields.get(f) == pl.String))
+    parts, leg_bad, extra = _leg_parts(leg, fields, table)
     checked = legs.select(
         # a leg's own check (left before entered) counts once its fields are valid, as the
         # schema's Leg validator runs
@@ -377,16 +404,38 @@ def _json_item(value: pl.Expr) -> pl.Expr:
 ROUTE_COLUMN = re.compile(r"^route\.(\d+)\.([a-z_]+)$")
 
 
-def spreadsheet(frame: pl.DataFrame) -> tuple[pl.DataFrame, bool]:
+@cache
+def _words(c: str) -> tuple[str, ...] | None:
+    """Every value a text column of codes or yes/no words accepts, the empty cell included;
+    None for the other columns."""
+    kind = KINDS.get(c) or ("bool" if c.startswith(FEAR) and c[len(FEAR):] in
+                            facts.country_codes() else None)
+    words = {"bool": TRUE_WORDS + FALSE_WORDS, "country": _codes(), "enum": ENUMS.get(c, ()),
+             "state": tuple(sorted(STATE_CIRCUIT))}.get(kind or "")
+    return None if words is None else ("", *words)
+
+
+def spreadsheet(frame: pl.DataFrame, words: bool = True) -> tuple[pl.DataFrame, bool]:
     """Cells as spreadsheet programs write them → the values the checks take: cells trimmed
     (an empty cell is unknown), integer ids as text, ``HN;GT`` for nationalities, ``GT;MX`` or
     ``route.1.country``, ``route.1.entered``, … columns for the route. Returns the frame and
-    whether the route came in numbered columns (errors then name those columns)."""
-    text = [c for c, t in frame.schema.items() if t == pl.String and c not in (ROW, FILE)]
+    whether the route came in numbered columns (errors then name those columns). ``words``
+    false: the columns of codes and yes/no words are left as they are (``validate`` looks at
+    them only if some failing row has a cell that is not one of their words)."""
+    text = [c for c, t in frame.schema.items() if t == pl.String and c not in (ROW, FILE)
+            and (words or _words(c) is None)]
     if text:  # trimmed only where some cell needs it (finding out costs less than trimming)
+        # A column of codes or yes/no words whose every cell is one of them (or empty) is the
+        # same trimmed or not: only the others are looked at for padding. (A set look-up costs
+        # less than the look at both ends of every cell; typed files pass here.)
+        exact = {c: accepted for c in text if (accepted := _words(c)) is not None}
+        unsure = frame.select((pl.col(c).is_not_null() & ~pl.col(c).is_in(
+            _series(accepted).implode())).any().alias(c) for c, accepted in exact.items()
+        ).row(0, named=True) if exact else {}
+        text = [c for c in text if unsure.get(c, True)]
         padded = frame.select(pl.any_horizontal(
             pl.col(c).str.starts_with(p) | pl.col(c).str.ends_with(p) for p in (" ", "\t"))
-            .any().alias(c) for c in text).row(0, named=True)
+            .any().alias(c) for c in text).row(0, named=True) if text else {}
         frame = frame.with_columns(
             pl.when(pl.col(c).str.strip_chars() != "").then(pl.col(c).str.strip_chars())
             .alias(c) for c in text if padded[c])
@@ -480,13 +529,31 @@ def validate(raw: pl.DataFrame, default_as_of: dt.date | None,
     ``default_as_of`` decides every row, unless ``as_of_from_rows``: then a row's own
     ``as_of`` wins and ``default_as_of`` fills the rows without one."""
     frame = flatten(raw)
+    try:  # first with the columns of words as they are: typed files have nothing to trim
+        return _validate(frame, default_as_of, fear_countries, table, as_of_from_rows, False)
+    except _Unsure:
+        return _validate(frame, default_as_of, fear_countries, table, as_of_from_rows, True)
+
+
+class _Unsure(Exception):
+    """A failing row has a cell of a column of words that is none of them: trimmed, it might
+    be one, so the table is read again with those columns trimmed as a spreadsheet's are."""
+
+
+def _validate(frame: pl.DataFrame, default_as_of: dt.date | None,
+              fear_countries: tuple[str, ...], table: bool, as_of_from_rows: bool,
+              words: bool) -> tuple[pl.DataFrame, pl.DataFrame]:
     flat_route = False
     if table:
-        frame, flat_route = spreadsheet(frame)
+        untrimmed = [c for c, t in frame.schema.items() if t == pl.String and not words
+                     and c not in (ROW, FILE) and _words(c) is not None]
+        frame, flat_route = spreadsheet(frame, words)
     schema = frame.schema
     checks: list[Check] = []
     values: dict[str, pl.Expr] = {}
     known = set(KINDS) | {ROW, FILE, LINE}
+    timed = table and _timed(frame.select(c for c, kind in KINDS.items()
+                                          if kind == "date" and schema.get(c) == pl.String))
     for c in frame.columns:
         if c in known:
             continue
@@ -505,7 +572,7 @@ def validate(raw: pl.DataFrame, default_as_of: dt.date | None,
             value, failed, msg = _as_bool(c, t, table)
             message: pl.Expr = pl.lit(msg)
         elif kind == "date":
-            value, failed = _as_date(col, t, table)
+            value, failed = _as_date(col, t, timed)
             message = pl.format("not an ISO 8601 date (YYYY-MM-DD): '{}'", col.cast(pl.String))
         elif kind == "country":
             value, failed = _as_code(col, t, _codes())
@@ -559,6 +626,12 @@ def validate(raw: pl.DataFrame, default_as_of: dt.date | None,
     bad = pl.col("_e1") | pl.any_horizontal(*(f.fill_null(False) for _, _, f in cross))
     frame = frame.with_columns(bad.alias("_bad"))
     failing = frame.filter(pl.col("_bad"))
+    # only a cell that fails its check can change when trimmed, so only failing rows are
+    # looked at
+    if table and untrimmed and failing.height and any(failing.select(
+            (pl.col(c).is_not_null() & ~pl.col(c).is_in(_series(_words(c)).implode())).any()
+            for c in untrimmed).row(0)):
+        raise _Unsure
     if not failing.height:  # the usual case: no message to build
         errors = pl.DataFrame(schema=ERROR_SCHEMA)
     else:
