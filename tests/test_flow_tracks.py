@@ -161,3 +161,23 @@ def test_policy_errors_are_one_line_scenario_errors(tmp_path):
                     "    mpp_other_nationalities: {share: 0.3}\n")
     with pytest.raises(ScenarioError, match="share"):
         load_scenario(str(bare))
+
+
+def test_mpp_in_big_bend_and_yuma_from_2020(baseline):
+    """CBP's sector table counts 73 MPP enrolments in Big Bend and 113 in Yuma in Jan.-Mar. 2020
+    (mpp_enrolments_cbp_2020_q1_big_bend_yuma): the model enrols people there from 2020-01-01 and
+    not before, and lands near each sector's count (an independent check: no share is fitted)."""
+
+    from safethird.flow.simulate import track_people
+    from safethird.flow.tracks import TRACK_CODES
+
+    r = replicate(baseline, 0, None, 1)
+    tp = track_people(r.enc, r.people, r.pathway)
+    mpp = r.tracks.track == TRACK_CODES.index("mpp")
+    jan = (dt.date(2020, 1, 1) - baseline.start).days
+    apr = (dt.date(2020, 4, 1) - baseline.start).days
+    for sector, published in (("Big Bend", 73), ("Yuma", 113)):
+        here = mpp & (tp.sector == sector)
+        assert not (here & (tp.arrival < jan)).any()
+        q1 = int((here & (tp.arrival < apr)).sum())
+        assert abs(q1 - published) <= 0.25 * published, (sector, q1)
