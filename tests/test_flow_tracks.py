@@ -181,3 +181,23 @@ def test_mpp_in_big_bend_and_yuma_from_2020(baseline):
         assert not (here & (tp.arrival < jan)).any()
         q1 = int((here & (tp.arrival < apr)).sum())
         assert abs(q1 - published) <= 0.25 * published, (sector, q1)
+
+
+def test_mpp_single_adults_alike_brackets_the_published_enrolment(base_run):
+    """Sending single adults without a fear claim to MPP at the families' share, recalibrated
+    on TRAC's August 2019 count (~12,500), overshoots CBP's 6,058 for Jan.-Mar. 2020 where the
+    baseline (no such single adult in MPP) falls short: the record brackets, not fixes, the mix."""
+    from safethird.flow.tracks import TRACK_CODES
+
+    alike = simulate(load_scenario("mpp-single-adults-alike"), seed=None)
+    assert alike.scenario.status == "counterfactual"
+
+    def q1(result):
+        return next(check_value(c, result) for c in result.scenario.checks
+                    if c.metric == "mpp_enrolled")["model_mean"]
+
+    assert q1(base_run) < 6058 < q1(alike)
+    r = replicate(alike.scenario, 0, None, 1)
+    sep = int(np.searchsorted(r.people.arrival, (dt.date(2019, 9, 1) - alike.scenario.start).days))
+    enrolled_aug = int((r.tracks.track[:sep] == TRACK_CODES.index("mpp")).sum())
+    assert abs(enrolled_aug - 12500) <= 125, enrolled_aug
