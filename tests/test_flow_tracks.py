@@ -201,3 +201,15 @@ def test_mpp_single_adults_alike_brackets_the_published_enrolment(base_run):
     sep = int(np.searchsorted(r.people.arrival, (dt.date(2019, 9, 1) - alike.scenario.start).days))
     enrolled_aug = int((r.tracks.track[:sep] == TRACK_CODES.index("mpp")).sum())
     assert abs(enrolled_aug - 12500) <= 125, enrolled_aug
+
+
+def test_adult_beds_are_refused_not_silently_ignored(tmp_path):
+    # the beds loop holds a bed over the track's own stay; adult detention's stay is the
+    # credible-fear queue and a drawn length of stay in the network, so a bed count there would
+    # be applied to a one-day stay: refused with a one-line error instead
+    bad = tmp_path / "adult-beds.yaml"
+    bad.write_text("extends: baseline-guatemala-2019\nname: adult-beds\n"
+                   "tracks:\n  capacity:\n    adult_detention:\n"
+                   "      beds: {value: 1000, basis: assumed, note: a test}\n")
+    with pytest.raises(ScenarioError, match="beds on track 'adult_detention' are not modelled"):
+        load_scenario(str(bad))
