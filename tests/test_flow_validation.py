@@ -20,10 +20,11 @@ def monte_carlo():
     return simulate(load_scenario("baseline-guatemala-2019"), replications=4, seed=1)
 
 
-# the checks docs/simulation.md reports outside their tolerance (an honest miss, not hidden):
-# MPP enrolment Jan.-Mar. 2020 (the model sends no single adult without a fear claim to MPP)
-# and the PACR/HARP total (demand does not fill the capacity derived for Feb.-Mar. 2020)
-KNOWN_MISSES = {"mpp_enrolled", "pacr_harp_processed"}
+# the check docs/simulation.md reports outside its tolerance (an honest miss, not hidden): the
+# PACR/HARP total (demand does not fill the capacity derived for Feb.-Mar. 2020). MPP enrolment
+# Jan.-Mar. 2020 is inside +-25 % only since Big Bend and Yuma enrol (CBP's sector table), and
+# only just: test_mpp_enrolment_q1_2020_is_still_short keeps the remaining gap in view.
+KNOWN_MISSES = {"pacr_harp_processed"}
 
 
 def test_the_checks_are_the_published_figures(deterministic):
@@ -91,3 +92,12 @@ def test_only_hondurans_and_salvadorans_sent(deterministic):
     left = pl.coalesce("transferred", "released_awaiting_transfer")
     assert (queued.select((left - pl.col("arrival")).dt.total_days()).to_series().max()
             <= 20)
+
+
+def test_mpp_enrolment_q1_2020_is_still_short(deterministic):
+    # CBP counts 6,058 for Jan.-Mar. 2020; the model is inside the tolerance but well under
+    # (no single adult without a fear claim goes to MPP; PACR takes fear claimants first in
+    # Feb.-Mar.): a change that closed this gap by itself would need a source, not this test
+    row = next(check_value(c, deterministic) for c in deterministic.scenario.checks
+               if c.metric == "mpp_enrolled")
+    assert row["within"] and -0.25 <= row["gap"] < -0.15, row["text"]

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -65,6 +66,16 @@ class TrackPeople:
     def sector(self) -> np.ndarray:
         return self.cell_sector[self.cell]
 
+    @cached_property
+    def profile(self) -> tuple[IntArray, int]:
+        """Each person's profile: one integer for (cell, group, fear, pathway), everything a
+        policy line reads but the day; and the number of pathway codes. A line is decided once
+        per profile and looked up per person (one gather instead of one per filter)."""
+        n_path = 1 if self.pathway is None else int(self.pathway.max(initial=0)) + 1
+        pathway = 0 if self.pathway is None else self.pathway
+        key = ((self.cell * 3 + self.group) * 2 + self.fear) * n_path + pathway
+        return key.astype(np.int64), n_path
+
 
 @dataclass
 class TrackResult:
@@ -77,12 +88,17 @@ class TrackResult:
 
 def _fits(rule: TrackRule, p: TrackPeople, sc: Scenario, todo: np.ndarray) -> np.ndarray:
     """Who of ``todo`` fits the line (the days first: arrival is sorted, so a day range is a
-    slice of the rows)."""
+    slice of the rows; the rest is decided per profile, see ``TrackPeople.profile``)."""
     lo = 0 if rule.from_ is None else int(np.searchsorted(p.arrival, sc.day(rule.from_)))
     hi = (len(p.arrival) if rule.until is None else
           int(np.searchsorted(p.arrival, sc.day(rule.until))))
-    ok = np.zeros(len(p.arrival), bool)
-    ok[lo:hi] = todo[lo:hi]
+    if rule.pathways is not None and p.pathway is None:
+        raise ValueError("a policy line reads the pathway, which was not given")
+    key, n_path = p.profile
+    n_keys = len(p.cell_nationality) * 6 * n_path
+    k = np.arange(n_keys)
+    cell, group = k // (6 * n_path), (k // (2 * n_path)) % 3
+    fear, pathway = (k // n_path) % 2 == 1, k % n_path
     cell_ok = np.ones(len(p.cell_nationality), bool)
     if rule.sectors is not None:
         cell_ok &= np.isin(p.cell_sector, list(rule.sectors))
@@ -90,21 +106,17 @@ def _fits(rule: TrackRule, p: TrackPeople, sc: Scenario, todo: np.ndarray) -> np
         cell_ok &= np.isin(p.cell_nationality, list(rule.nationalities))
     if rule.not_nationalities:
         cell_ok &= ~np.isin(p.cell_nationality, list(rule.not_nationalities))
-    idx = np.flatnonzero(ok)
-    keep = np.ones(len(idx), bool)
-    if not cell_ok.all():
-        keep &= cell_ok[p.cell[idx]]
+    key_ok = cell_ok[cell]
     if len(rule.groups) == 1:
-        keep &= p.group[idx] == (0 if rule.groups[0] == "single_adult" else 1)
+        key_ok &= group == (0 if rule.groups[0] == "single_adult" else 1)
     else:
-        keep &= p.group[idx] <= 1
+        key_ok &= group <= 1
     if rule.fear is not None:
-        keep &= p.fear[idx] == rule.fear
+        key_ok &= fear == rule.fear
     if rule.pathways is not None:
-        if p.pathway is None:
-            raise ValueError("a policy line reads the pathway, which was not given")
-        keep &= np.isin(p.pathway[idx], pathway_codes(rule.pathways))
-    ok[idx[~keep]] = False
+        key_ok &= np.isin(pathway, pathway_codes(rule.pathways))
+    ok = np.zeros(len(p.arrival), bool)
+    ok[lo:hi] = todo[lo:hi] & key_ok[key[lo:hi]]
     return ok
 
 
