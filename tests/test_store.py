@@ -400,3 +400,31 @@ def test_after_deletion_no_row_anywhere_holds_the_cases_facts(store: Store) -> N
     with store.session() as s:
         assert audit.verify(s).ok
         assert cases.read(s, store.cipher, user, other.id).facts == {"nationalities": ["SV"]}
+
+
+def test_a_deleted_case_leaves_no_ciphertext_in_the_sqlite_file(tmp_path) -> None:
+    """SQLite's freed pages are overwritten (secure_delete): once the write-ahead log is
+    checkpointed, the file holds none of the deleted case's encrypted bytes."""
+    path = tmp_path / "s.db"
+    store = Store(f"sqlite:///{path}", keys=KEYS)
+    user = _user(store)
+    c = _new_case(store, user, SECRET_FACTS, SECRET_LABEL)
+    _determine(store, user, c.id)
+    blobs = [bytes(b) for row in _raw(store, "SELECT label_enc, facts_enc FROM cases")
+             for b in row]
+    blobs += [bytes(r[0]) for r in _raw(store, "SELECT result_enc FROM determinations")]
+
+    def on_disk() -> bytes:
+        conn = store.engine.raw_connection()  # outside a transaction (SQLite's rule)
+        try:
+            conn.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        finally:
+            conn.close()
+        return path.read_bytes()
+
+    assert all(b[:40] in on_disk() for b in blobs)  # the search can fail
+    with store.session() as s:
+        cases.remove(s, user, c.id)
+    disk = on_disk()
+    assert not any(b[:40] in disk for b in blobs)
+    store.dispose()
