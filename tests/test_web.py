@@ -299,3 +299,21 @@ def test_a_case_table_is_imported_from_the_cases_page_and_downloaded_again(web) 
                     files={"file": ("t.csv", table)}).status_code == 403
     assert "k1" in v.get("/cases/export.csv").text  # a viewer reads, so may download
     assert web().c.get("/cases/export.csv", follow_redirects=False).status_code in (303, 401)
+
+
+def test_the_memo_is_in_the_users_language(web) -> None:
+    b = web()
+    b.login("s@a.org")
+    case = b.post("/cases", label="x").url.path.rsplit("/", 1)[1]
+    b.post(f"/cases/{case}/answer", fact="fear_claimed", value="yes", version=b.field("version"))
+    english = b.get(f"/cases/{case}/memo").text
+    assert "Findings" in english and "Conclusiones" not in english
+    b.c.get("/language/es")
+    memo = b.get(f"/cases/{case}/memo").text
+    assert '<html lang="es">' in memo and "Conclusiones" in memo and "Vía procesal" in memo
+    assert "Findings" not in memo
+    # a Spanish browser with no choice made gets the Spanish memo too
+    c = web()
+    c.login("s@a.org")
+    assert "Conclusiones" in c.c.get(f"/cases/{case}/memo",
+                                      headers={"accept-language": "es-MX,es;q=0.9"}).text

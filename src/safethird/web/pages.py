@@ -390,7 +390,9 @@ def router(store: Store, sessions: Sessions) -> APIRouter:
             except NotFound as exc:
                 return refused(request, sess, 404, exc.message)
         d = engine.decision(view.facts)
-        lang = sess.lang or "en"
+        # the memo in the language of the pages (the user's choice, else the browser's)
+        lang = sess.lang or pick(request.query_params.get("lang"),
+                                 request.headers.get("accept-language"))
         return render(request, sess, "memo.html", case=view, d=d.to_dict(),
                       memo=engine.memo_html(d, lang), today=dt.date.today().isoformat())
 
