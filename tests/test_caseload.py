@@ -121,3 +121,19 @@ def test_only_a_screener_imports_and_export_needs_credentials(api, store) -> Non
     with store.session() as s:
         actions = s.scalars(sa.select(AuditEntry.action)).all()
     assert actions.count("case.export") == 1
+
+
+def test_a_malformed_line_is_reported_and_a_too_long_table_refused(api, monkeypatch) -> None:
+    r = _upload(api, "t.csv", b'id,nationalities\nm1,HN\nm2,"HN\nm3,GT\n', partial="true")
+    assert r.status_code == 201
+    body = r.json()
+    assert [c["row"] for c in body["created"]] == [1, 3]
+    (e,) = body["errors"]
+    assert (e["row"], e["line"], e["field"]) == (2, 3, "(row)")
+    assert "unbalanced quote" in e["message"]
+    from safethird.store import caseload
+
+    monkeypatch.setattr(caseload, "MAX_IMPORT_ROWS", 2)
+    r = _upload(api, "t.csv", b"id\na\nb\nc\n")
+    assert r.status_code == 422 and "more than 2 rows" in r.json()["detail"]
+    assert len(_all_facts(api)) == 2  # the refused table opened no case
