@@ -234,3 +234,23 @@ def test_unauthenticated_and_cross_organisation_access_is_refused(page, server) 
     assert "Org A only" not in page.goto(server.url + "/cases").text()
     axe_clean(page, "login and case list")
     shot(page, "07-other-organisation")
+
+
+def test_a_screener_imports_a_case_table_and_reads_the_rows_in_error(page, server,
+                                                                      tmp_path) -> None:
+    table = tmp_path / "intake.csv"
+    table.write_text("id,nationalities,arrival.date\nb1,HN,2019-12-01\nb2,Honduras,\n")
+    login(page, server, "screener@a.org")
+    page.get_by_label(re.compile("Import a case table")).set_input_files(str(table))
+    page.get_by_role("button", name="Import", exact=True).click()
+    page.wait_for_selector("#errors")
+    assert "did you mean HN (Honduras)?" in page.content()
+    assert "nothing was imported" in page.get_by_role("alert").inner_text()
+    axe_clean(page, "import refused")
+    shot(page, "08-import-rows-in-error")
+    page.go_back()
+    page.get_by_label(re.compile("Import a case table")).set_input_files(str(table))
+    page.get_by_label(re.compile("Import the valid rows")).check()
+    page.get_by_role("button", name="Import", exact=True).click()
+    page.wait_for_selector("text=Cases opened: 1")
+    axe_clean(page, "import done")

@@ -49,17 +49,23 @@ def _clause_ids() -> set[str]:
     return ids
 
 
-def test_every_clause_of_the_rule_set_is_phrased() -> None:
-    """A new clause must be phrased: when it holds, when it does not, and when unknown."""
-    book = load("en")
+LANGUAGES = sorted(p.stem for p in (ROOT / "src/safethird/law/data/phrasing").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_clause_of_the_rule_set_is_phrased(lang: str) -> None:
+    """A new clause must be phrased in every language: when it holds, when it does not, and
+    when unknown."""
+    book = load(lang)
     missing = sorted(i for i in _clause_ids() if not book.has_phrasing(i))
-    assert not missing, f"phrase these clauses in law/data/phrasing/en.yaml: {missing}"
+    assert not missing, f"phrase these clauses in law/data/phrasing/{lang}.yaml: {missing}"
 
 
-def test_every_pathway_has_a_title() -> None:
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_pathway_has_a_title(lang: str) -> None:
     from safethird.decide import PATHWAYS
 
-    assert set(PATHWAYS) <= set(load("en").data["pathways"])
+    assert set(PATHWAYS) <= set(load(lang).data["pathways"])
 
 
 def test_an_unknown_clause_id_falls_back_to_its_own_text() -> None:

@@ -5,6 +5,7 @@ organisations and roles, fact history, immutable determinations, deletion, the a
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 import sqlalchemy as sa
@@ -326,3 +327,104 @@ def test_api_tokens_are_stored_as_hashes_and_die_with_the_account(store: Store) 
         accounts.disable_user(s, "a@a.org")
     with pytest.raises(Unauthorized), store.session() as s:
         accounts.user_for_token(s, token)
+
+
+SECRET_FACTS = {"id": "zq-person-4471", "nationalities": ["HN"], "birth_date": "1987-03-29",
+                "arrival": {"date": "2019-11-27", "border": "southern_land", "state": "TX"},
+                "route": [{"country": "GT", "entered": "2019-10-03"}, {"country": "MX"}],
+                "fear_claimed": True, "fear_of_receiving_country": {"GT": True}}
+SECRET_LABEL = "Rosa Quintanilla Ybarra"
+# what the case says, as text could hold it: in JSON, as a fact path, as it was typed
+NEEDLES = ("zq-person-4471", "1987-03-29", "2019-11-27", "2019-10-03", "Quintanilla",
+           '"GT"', ".GT", '"HN"', '"MX"', ".MX")
+
+
+def _every_row(store: Store) -> list[tuple[str, list]]:
+    """Every row of every table, raw (bytes as they are stored)."""
+    out = []
+    with store.engine.connect() as c:
+        for table in sa.inspect(store.engine).get_table_names():
+            out += [(table, list(row)) for row in c.execute(sa.text(f"SELECT * FROM {table}"))]
+    return out
+
+
+def _as_text(value) -> str:
+    return bytes(value).decode("latin-1") if isinstance(value, bytes | memoryview) \
+        else str(value)
+
+
+def _decrypted(store: Store, value):
+    """What a stored value decrypts to under the store's keys (None: not a ciphertext)."""
+    if not isinstance(value, bytes | memoryview):
+        return None
+    try:
+        return store.cipher.decrypt(bytes(value))
+    except Exception:
+        return None
+
+
+def test_after_deletion_no_row_anywhere_holds_the_cases_facts(store: Store) -> None:
+    """The raw tables, searched for the case's facts both in clear and under the keys: the
+    only trace left is the audit log, which never held facts (checked before and after)."""
+    user = _user(store)
+    other = _new_case(store, user, {"nationalities": ["SV"]}, "control case")
+    c = _new_case(store, user, SECRET_FACTS, SECRET_LABEL)
+    with store.session() as s:
+        changed = dict(SECRET_FACTS, fear_of_receiving_country={"GT": True, "MX": False})
+        cases.update(s, store.cipher, user, c.id, version=1, facts=changed,
+                     dont_know=["trafficking_victim"])
+        cases.history(s, store.cipher, user, c.id)
+    _determine(store, user, c.id)
+
+    def holds_case(value) -> bool:
+        plain = _decrypted(store, value)
+        text = _as_text(value) if plain is None else json.dumps(plain)
+        return any(n in text for n in NEEDLES)
+
+    before = [(t, v) for t, row in _every_row(store) for v in row if holds_case(v)]
+    # the search can fail: before deletion it finds the facts in the three tables that keep them
+    assert {t for t, _ in before} == {"cases", "fact_changes", "determinations"}
+    audit_rows = [row for t, row in _every_row(store) if t == "audit_log"]
+    assert audit_rows and not any(any(n in _as_text(v) for n in NEEDLES)
+                                  for row in audit_rows for v in row)
+    with store.session() as s:
+        cases.remove(s, user, c.id)
+    after = [(t, v) for t, row in _every_row(store) for v in row if holds_case(v)]
+    assert after == []
+    # what still decrypts is the control case's alone
+    left = [_decrypted(store, v) for _, row in _every_row(store) for v in row]
+    assert {json.dumps(x, sort_keys=True) for x in left if x is not None} >= {
+        json.dumps({"nationalities": ["SV"]})} and SECRET_LABEL not in json.dumps(left)
+    entries = _raw(store, "SELECT action FROM audit_log WHERE case_public_id = :c", c=c.id)
+    assert entries[-1] == ("case.delete",) and len(entries) >= 5
+    with store.session() as s:
+        assert audit.verify(s).ok
+        assert cases.read(s, store.cipher, user, other.id).facts == {"nationalities": ["SV"]}
+
+
+def test_a_deleted_case_leaves_no_ciphertext_in_the_sqlite_file(tmp_path) -> None:
+    """SQLite's freed pages are overwritten (secure_delete): once the write-ahead log is
+    checkpointed, the file holds none of the deleted case's encrypted bytes."""
+    path = tmp_path / "s.db"
+    store = Store(f"sqlite:///{path}", keys=KEYS)
+    user = _user(store)
+    c = _new_case(store, user, SECRET_FACTS, SECRET_LABEL)
+    _determine(store, user, c.id)
+    blobs = [bytes(b) for row in _raw(store, "SELECT label_enc, facts_enc FROM cases")
+             for b in row]
+    blobs += [bytes(r[0]) for r in _raw(store, "SELECT result_enc FROM determinations")]
+
+    def on_disk() -> bytes:
+        conn = store.engine.raw_connection()  # outside a transaction (SQLite's rule)
+        try:
+            conn.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        finally:
+            conn.close()
+        return path.read_bytes()
+
+    assert all(b[:40] in on_disk() for b in blobs)  # the search can fail
+    with store.session() as s:
+        cases.remove(s, user, c.id)
+    disk = on_disk()
+    assert not any(b[:40] in disk for b in blobs)
+    store.dispose()

@@ -268,3 +268,52 @@ def test_the_language_switch_returns_only_to_a_page_of_this_server(web) -> None:
                             ("https://evil.example", "/cases")):
         r = b.c.get("/language/es", headers={"referer": referer}, follow_redirects=False)
         assert (r.status_code, r.headers["location"]) == (303, target)
+
+
+def test_a_case_table_is_imported_from_the_cases_page_and_downloaded_again(web) -> None:
+    b = web()
+    b.login("s@a.org")
+    b.get("/cases")
+    assert 'enctype="multipart/form-data"' in b.page.text and "/cases/export.csv" in b.page.text
+    table = (b"id,nationalities,arrival.date,route\n"
+             b"k1,HN,2019-12-01,GT;MX\n"
+             b"k2,Honduras,,\n")
+    csrf = b.field("csrf")
+    # without the CSRF token: refused, nothing imported
+    assert b.c.post("/cases/import", files={"file": ("t.csv", table)}).status_code == 400
+    page = b.c.post("/cases/import", data={"csrf": csrf}, files={"file": ("t.csv", table)})
+    assert page.status_code == 422 and 'role="alert"' in page.text
+    assert "t.csv: 1 of 2 rows" in page.text and "nationalities[0]" in page.text
+    assert "did you mean HN (Honduras)?" in page.text
+    assert "k1" not in b.get("/cases/export.csv").text  # nothing was imported
+    page = b.c.post("/cases/import", data={"csrf": csrf, "partial": "yes"},
+                    files={"file": ("t.csv", table)})
+    assert page.status_code == 201 and "Cases opened: 1" in page.text
+    csv_text = b.get("/cases/export.csv").text
+    assert b.page.headers["content-disposition"] == 'attachment; filename="caseload.csv"'
+    assert csv_text == "id,nationalities,arrival.date,route\nk1,HN,2019-12-01,GT;MX\n"
+    v = web()
+    v.login("v@a.org")
+    assert "multipart/form-data" not in v.get("/cases").text
+    assert v.c.post("/cases/import", data={"csrf": v.field("csrf")},
+                    files={"file": ("t.csv", table)}).status_code == 403
+    assert "k1" in v.get("/cases/export.csv").text  # a viewer reads, so may download
+    assert web().c.get("/cases/export.csv", follow_redirects=False).status_code in (303, 401)
+
+
+def test_the_memo_is_in_the_users_language(web) -> None:
+    b = web()
+    b.login("s@a.org")
+    case = b.post("/cases", label="x").url.path.rsplit("/", 1)[1]
+    b.post(f"/cases/{case}/answer", fact="fear_claimed", value="yes", version=b.field("version"))
+    english = b.get(f"/cases/{case}/memo").text
+    assert "Findings" in english and "Conclusiones" not in english
+    b.c.get("/language/es")
+    memo = b.get(f"/cases/{case}/memo").text
+    assert '<html lang="es">' in memo and "Conclusiones" in memo and "Vía procesal" in memo
+    assert "Findings" not in memo
+    # a Spanish browser with no choice made gets the Spanish memo too
+    c = web()
+    c.login("s@a.org")
+    assert "Conclusiones" in c.c.get(f"/cases/{case}/memo",
+                                      headers={"accept-language": "es-MX,es;q=0.9"}).text

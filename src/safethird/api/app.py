@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, File, Query, Request, Response, UploadFile
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.orm import Session
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from safethird import __version__
 from safethird.api import engine
 from safethird.api.problems import install, responses
-from safethird.store import Store, accounts, cases
+from safethird.store import Store, accounts, caseload, cases
 from safethird.store.errors import NotFound, Unauthorized
 from safethird.store.models import User
 
@@ -115,6 +115,27 @@ class DeterminationPage(Page):
     items: list[StoredDetermination]
 
 
+class ImportedCase(BaseModel):
+    row: int
+    case_id: str
+
+
+class ImportRowError(BaseModel):
+    row: int
+    line: int | None
+    id: str | None
+    field: str
+    message: str
+
+
+class ImportResult(BaseModel):
+    file: str
+    rows: int = Field(description="Rows in the table.")
+    created: list[ImportedCase] = Field(description="One case per valid row.")
+    rejected_rows: list[int] = Field(description="Rows not imported (partial import only).")
+    errors: list[ImportRowError]
+
+
 class FactChangeOut(BaseModel):
     at: str
     by: str
@@ -196,6 +217,31 @@ def router(store: Store) -> APIRouter:
             view = cases.create(s, store.cipher, user, body.facts, body.label)
         response.headers["Location"] = f"/v1/cases/{view.id}"
         return _case_out(view)
+
+    @r.post("/cases/import", status_code=201, tags=["cases"],
+            responses=auth | responses(422),
+            summary="Import a CSV or Parquet case table (the batch's columns) into cases")
+    def import_cases(creds: Credentials,
+                     file: Annotated[UploadFile, File(description="A .csv or .parquet case "
+                                                      "table, as `safethird batch` reads.")],
+                     partial: Annotated[bool, Query(description="Import the valid rows even "
+                                                    "if others are in error.")] = False
+                     ) -> ImportResult:
+        with unit(creds, "write") as (s, user):  # role and token checked before reading
+            table = caseload.read_table(file.file.read(caseload.MAX_IMPORT_BYTES + 1),
+                                        file.filename or "upload")
+            return ImportResult(**caseload.import_table(s, store.cipher, user, table,
+                                                        partial=partial))
+
+    @r.get("/cases/export", tags=["cases"], responses=auth | {200: {
+        "content": {"text/csv": {}}, "description": "The caseload as CSV"}},
+        response_class=Response, summary="Export the organisation's cases as CSV (the "
+        "batch's columns: it re-imports to the same facts)")
+    def export_cases(creds: Credentials) -> Response:
+        with unit(creds, "read") as (s, user):
+            body = caseload.export_csv(s, store.cipher, user)
+        return Response(body, media_type="text/csv; charset=utf-8", headers={
+            "Content-Disposition": 'attachment; filename="caseload.csv"'})
 
     @r.get("/cases/{case_id}", tags=["cases"], responses=auth | responses(404),
            summary="One case")

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from safethird.api import engine
+from safethird.store.caseload import ImportRefused
 from safethird.store.errors import StoreError
 
 MEDIA = "application/problem+json"
@@ -27,6 +28,9 @@ TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not f
 class FieldError(BaseModel):
     field: str
     message: str
+    row: int | None = None  # an imported table's row (1-based) and line, when one is at fault
+    line: int | None = None
+    id: str | None = None
 
 
 class Problem(BaseModel):
@@ -42,7 +46,7 @@ class Problem(BaseModel):
 
 
 def problem(request: Request, status: int, detail: str, *, field: str | None = None,
-            errors: list[dict[str, str]] | None = None,
+            errors: list[dict[str, Any]] | None = None,
             headers: dict[str, str] | None = None) -> JSONResponse:
     body = Problem(title=TITLES.get(status, "Error"), status=status, detail=detail,
                    instance=request.url.path, field=field,
@@ -95,6 +99,10 @@ def install(app: FastAPI) -> None:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return problem(request, exc.status if exc.status != 400 else 422, exc.message,
                        field=exc.field, headers=headers)
+
+    @app.exception_handler(ImportRefused)
+    async def _import(request: Request, exc: ImportRefused) -> JSONResponse:
+        return problem(request, 422, exc.message, field=exc.field, errors=exc.errors)
 
     @app.exception_handler(engine.CaseError)
     async def _case(request: Request, exc: engine.CaseError) -> JSONResponse:

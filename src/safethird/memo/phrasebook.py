@@ -347,6 +347,13 @@ def _country(code: Any, ctx: Context) -> Any:
     names = ctx.book.data.get("countries", {})
     if code in names:
         return names[code]
+    if ctx.book.language != "en" and isinstance(code, str):
+        # CLDR's names in the memo's language (the law data names countries in English)
+        from babel import Locale
+
+        name = Locale.parse(ctx.book.language).territories.get(code)
+        if name:
+            return name
     country = getattr(ctx.law, "countries", {}).get(code) if ctx.law is not None else None
     return country.name if country is not None else code
 

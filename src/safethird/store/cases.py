@@ -52,6 +52,14 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     return out
 
 
+def audit_paths(paths: Any) -> list[str]:
+    """Fact paths as the audit log may hold them: a path whose key is itself a fact (the
+    country in ``fear_of_receiving_country.GT`` says whom the person fears) keeps only the
+    fact's name, ``fear_of_receiving_country.*``. The log holds no personal data."""
+    return sorted({facts_mod.FEAR_PREFIX + "*" if p.startswith(facts_mod.FEAR_PREFIX) else p
+                   for p in paths})
+
+
 @dataclass
 class CaseView:
     id: str
@@ -93,7 +101,7 @@ def create(s: Session, cipher: Cipher, user: User, facts: Any, label: Any = "") 
     s.flush()
     _history(s, cipher, user, c, {}, record)
     audit.append(s, user, "case.create", c.public_id, version=c.version,
-                 paths=sorted(flatten(record)))
+                 paths=audit_paths(flatten(record)))
     return _view(c, cipher)
 
 
@@ -135,7 +143,8 @@ def update(s: Session, cipher: Cipher, user: User, case_id: str, *, version: int
     c.facts_enc, c.updated_at, c.updated_by = cipher.encrypt(new), utcnow(), user.id
     s.flush()  # the version check happens in this UPDATE (StaleDataError on a lost race)
     changed = _history(s, cipher, user, c, old, new)
-    audit.append(s, user, "case.update", c.public_id, version=c.version, paths=changed)
+    audit.append(s, user, "case.update", c.public_id, version=c.version,
+                 paths=audit_paths(changed))
     return _view(c, cipher)
 
 

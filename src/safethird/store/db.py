@@ -45,6 +45,8 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
         # a committed transaction is on disk before COMMIT returns: survives kill -9 and a crash
         cur.execute("PRAGMA synchronous=FULL")
+        # a deleted case's pages are overwritten, not left in the file's free list
+        cur.execute("PRAGMA secure_delete=ON")
         cur.close()
 
     @event.listens_for(engine, "begin")

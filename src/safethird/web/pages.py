@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from safethird.api import engine
-from safethird.store import Store, accounts, cases
+from safethird.store import Store, accounts, caseload, cases
 from safethird.store.errors import Conflict, Forbidden, NotFound, StoreError
 from safethird.store.models import User
 from safethird.web import interview
@@ -174,6 +174,49 @@ def router(store: Store, sessions: Sessions) -> APIRouter:
             except Forbidden as exc:
                 return refused(request, sess, 403, exc.message)
         return redirect(request, sess, f"/cases/{view.id}")
+
+    @r.post("/cases/import")
+    async def case_import(request: Request) -> Response:
+        """A case table uploaded from the cases page: every row a case, or (nothing imported
+        unless "partial") each row in error shown with its row, line, field and message."""
+        sess = sessions.load(request)
+        form = await request.form()
+        if not sess.csrf_ok(form.get("csrf") if isinstance(form.get("csrf"), str) else None):
+            return refused(request, sess, 400, "The form expired: reload the page and try again.")
+        upload = form.get("file")
+        with store.session() as s:
+            user = login_user(s, sess)
+            if user is None:
+                return need_login(request, sess)
+            try:
+                accounts.require(user, "write")
+                if isinstance(upload, str) or upload is None or not upload.filename:
+                    raise StoreError("Choose a .csv or .parquet file to import.", field="file")
+                table = caseload.read_table(await upload.read(caseload.MAX_IMPORT_BYTES + 1),
+                                            upload.filename)
+                result = caseload.import_table(s, store.cipher, user, table,
+                                               partial=form.get("partial") == "yes")
+            except Forbidden as exc:
+                return refused(request, sess, 403, exc.message)
+            except caseload.ImportRefused as exc:
+                return render(request, sess, "imported.html", status=422, user=user,
+                              refused=exc.message, errors=exc.errors, result=None)
+            except StoreError as exc:
+                return render(request, sess, "imported.html", status=422, user=user,
+                              refused=exc.message, errors=[], result=None)
+        return render(request, sess, "imported.html", status=201, user=user, refused=None,
+                      errors=result["errors"], result=result)
+
+    @r.get("/cases/export.csv")
+    def case_export(request: Request) -> Response:
+        sess = sessions.load(request)
+        with store.session() as s:
+            user = login_user(s, sess)
+            if user is None:
+                return need_login(request, sess)
+            body = caseload.export_csv(s, store.cipher, user)
+        return Response(body, media_type="text/csv; charset=utf-8", headers={
+            "Content-Disposition": 'attachment; filename="caseload.csv"'})
 
     def case_page(request: Request, sess: Session, user: User, view: cases.CaseView, *,
                   fact: str | None = None, error: str | None = None,
@@ -347,7 +390,9 @@ def router(store: Store, sessions: Sessions) -> APIRouter:
             except NotFound as exc:
                 return refused(request, sess, 404, exc.message)
         d = engine.decision(view.facts)
-        lang = sess.lang or "en"
+        # the memo in the language of the pages (the user's choice, else the browser's)
+        lang = sess.lang or pick(request.query_params.get("lang"),
+                                 request.headers.get("accept-language"))
         return render(request, sess, "memo.html", case=view, d=d.to_dict(),
                       memo=engine.memo_html(d, lang), today=dt.date.today().isoformat())
 
