@@ -35,7 +35,8 @@ def test_batch_agrees_with_decide_on_the_new_cases(tmp_path: Path) -> None:
     path.write_text("".join(json.dumps(_iso({"id": str(i), **c["facts"], "as_of": c["as_of"]}))
                             + "\n" for i, c in enumerate(CASES)))
     res = CliRunner().invoke(app, ["batch", str(path), "--out", str(tmp_path / "out.parquet"),
-                                   "--errors", str(tmp_path / "errors.jsonl")])
+                                   "--errors", str(tmp_path / "errors.jsonl"),
+                                   "--as-of-from-rows"])
     assert res.exit_code == 0, res.output
     assert "warnings (rows carrying each):" in res.output
     out = pl.read_parquet(tmp_path / "out.parquet").sort(pl.col("case_id").cast(pl.Int64))

@@ -321,7 +321,11 @@ def _kinds_of(law, key: str) -> list[str]:
     kinds = []
     if any(key in (a.id, a.partner) for a in law.agreements):
         kinds.append("agreement")
-    if key in ("transit-bar", law.transit_bar.id):
+    ne = law.not_encoded
+    if key in ("transit-bar", law.transit_bar.id) or (
+            law.clp is not None and key in ("clp", law.clp.id)) or (
+            ne is not None and (key in ("horizon", "law_reviewed_through")
+                                or any(key == m.id for m in ne.measures))):
         kinds.append("rule")
     if key in law.countries:
         kinds.append("country")

@@ -91,6 +91,7 @@ def render_text(d: Determination, detail: str = "summary") -> str:
     _text_list(out, m.word("assumptions"), m.assumptions)
     _text_list(out, m.word("warnings"), [_cited(w) for w in m.warnings])
     _text_list(out, m.word("counterfactuals"), m.counterfactuals)
+    out.extend(_uncertain_law(d))
     if m.detail == "full":
         out += ["", f"{m.word('trace')}:"]
         for f in m.findings:
@@ -102,6 +103,21 @@ def render_text(d: Determination, detail: str = "summary") -> str:
                     out.append(_wrap(f"{m.word('facts')}: {_facts(x.facts)}", "        ",
                                      "  "))
     return "\n".join(out).rstrip() + "\n"
+
+
+def _uncertain_law(d: Determination) -> list[str]:
+    """Closing note: the partner agreements this answer rests on, and which of their facts
+    stay uncertain (less than a primary source, or to verify), with the sources used."""
+    from safethird.decide import rules
+    from safethird.law.not_encoded import uncertain_law
+
+    aca = d.findings.get("aca")
+    partners = [*(aca.partners or []), *(aca.partners_possible or [])] if aca else []
+    notes = uncertain_law(rules(d.variants or None).law, partners, d.as_of)
+    if not notes:
+        return []
+    return ["", "Law this answer rests on that stays uncertain (sources in "
+                "`safethird law show ID`):", *(_wrap(f"- {n}", "  ", "  ") for n in notes)]
 
 
 def _text_list(out: list[str], title: str, items: list[str], numbered: bool = False) -> None:
