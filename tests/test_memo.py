@@ -14,11 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-UNPHRASED = pytest.mark.xfail(strict=True, reason=(
-    "the clauses of the 2025-2026 law merged this session (clp.*, pathway.section_240*, "
-    "pathway.aca_preterm*, warning.*) have no phrasing yet, in English or Spanish: the memo "
-    "falls back to the clause's own text; phrase them in law/data/phrasing/, drop this mark"))
 import yaml
 
 import safethird
@@ -27,6 +22,11 @@ from safethird.explain import render_html, render_markdown, render_text
 from safethird.law.variants import VARIANTS
 from safethird.logic.expr import Clause
 from safethird.memo.phrasebook import load
+
+UNPHRASED = pytest.mark.xfail(strict=True, reason=(
+    "the clauses of the 2025-2026 law merged this session (clp.*, pathway.section_240*, "
+    "pathway.aca_preterm*, warning.*) have no phrasing yet, in English or Spanish: the memo "
+    "falls back to the clause's own text; phrase them in law/data/phrasing/, drop this mark"))
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOTS = Path(__file__).parent / "snapshots"

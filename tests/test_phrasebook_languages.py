@@ -11,15 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
+
+import safethird
+from safethird.explain import render_html
 
 UNPHRASED = pytest.mark.xfail(strict=True, reason=(
     "the clauses of the 2025-2026 law merged this session (clp.*, pathway.section_240*, "
     "pathway.aca_preterm*, warning.*) have no phrasing yet, in English or Spanish: the memo "
     "falls back to the clause's own text; phrase them in law/data/phrasing/, drop this mark"))
-import yaml
-
-import safethird
-from safethird.explain import render_html
 
 ROOT = Path(__file__).resolve().parent.parent
 PHRASING = ROOT / "src/safethird/law/data/phrasing"
