@@ -35,8 +35,13 @@ CASE_FILES = sorted(CASES_DIR.glob("*.yaml"))
 REQUIRED = ("name", "facts", "expect", "as_of")
 EXPECT_KEYS = {"aca", "transit_bar", "clp", "warnings", "warnings_include", "warnings_exclude",
                "pathway", "missing_facts", "missing_facts_first",
-               "missing_facts_include", "counterfactuals_include", "citations_include"}
-CASE_KEYS = {"name", "source", "as_of", "variant", "facts", "expect", "xfail"}
+               "missing_facts_include", "counterfactuals_include", "citations_include",
+               "missing_facts_exclude", "counterfactuals_exclude", "because_include",
+               "holds_regardless_include", "assumptions", "branches", "settles"}
+# ``assume``: stated assumptions ({fact: value}); ``identity``: counterfactuals may change
+# identity facts (nationality, the route's countries)
+CASE_KEYS = {"name", "source", "as_of", "variant", "facts", "expect", "xfail", "assume",
+             "identity"}
 
 
 def _load(path: Path) -> list[dict[str, Any]]:
@@ -98,7 +103,9 @@ def test_enough_cases() -> None:
 def test_legal_case(case: dict[str, Any]) -> None:
     as_of = case["as_of"]
     as_of = as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(str(as_of))
-    d = safethird.decide(case["facts"], as_of=as_of, variant=case.get("variant")).to_dict()
+    d = safethird.decide(case["facts"], as_of=as_of, variant=case.get("variant"),
+                         assume=case.get("assume"), identity=bool(case.get("identity"))
+                         ).to_dict()
     expect = case["expect"]
     got: dict[str, Any] = {}
     problems: list[str] = []
@@ -134,6 +141,40 @@ def test_legal_case(case: dict[str, Any]) -> None:
     for want in expect.get("counterfactuals_include", []):
         if (_norm(want["change"]), want["pathway"]) not in cfs:
             problems.append(f"counterfactuals_include: {want!r} not in {cfs!r}")
+    for path in expect.get("missing_facts_exclude", []):
+        if path in missing:
+            problems.append(f"missing_facts_exclude: {path!r} in {missing!r}")
+    for want in expect.get("counterfactuals_exclude", []):
+        if any(path in c for c, _ in cfs for path in want):
+            problems.append(f"counterfactuals_exclude: {want!r} in {cfs!r}")
+    for finding, texts in (expect.get("because_include") or {}).items():
+        because = " ".join(d["findings"][finding]["because"])
+        for text in texts:
+            if text not in because:
+                problems.append(f"because_include: {finding} {text!r} not in {because!r}")
+    for finding, paths in (expect.get("holds_regardless_include") or {}).items():
+        regardless = d["findings"][finding].get("holds_regardless", [])
+        for path in paths:
+            if path not in regardless:
+                problems.append(f"holds_regardless_include: {finding} {path!r} not in "
+                                f"{regardless!r}")
+    if "assumptions" in expect:
+        got_a = [(a["fact"], _norm(a["value"]), sorted(a["findings"])) for a in d["assumptions"]]
+        want_a = [(a["fact"], _norm(a["value"]), sorted(a["findings"]))
+                  for a in expect["assumptions"]]
+        if got_a != want_a:
+            problems.append(f"assumptions: expected {want_a!r}, got {got_a!r}")
+    if "branches" in expect:
+        got_b = {(b["fact"], b["value"]): b["pathway"] for b in d["branches"]}
+        want_b = {(b["fact"], b["value"]): b["pathway"] for b in expect["branches"]}
+        if got_b != want_b:
+            problems.append(f"branches: expected {want_b!r}, got {got_b!r}")
+    for path, want in (expect.get("settles") or {}).items():
+        q = next((q for q in d["questions"] if q["fact"] == path), None)
+        got_s = {str(_norm(s["value"])): s["pathway"] for s in q["settles"]} if q else None
+        want_s = {str(_norm(k)): v for k, v in want.items()}
+        if got_s != want_s:
+            problems.append(f"settles {path}: expected {want_s!r}, got {got_s!r}")
     for finding, texts in (expect.get("citations_include") or {}).items():
         cites = d["findings"][finding]["citations"]
         for text in texts:

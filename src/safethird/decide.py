@@ -3,7 +3,6 @@ evaluated for one case or a table, with its explanation."""
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import itertools
 from collections.abc import Iterable, Mapping
@@ -14,6 +13,7 @@ from typing import Any
 import polars as pl
 
 from safethird import __version__ as ENGINE_VERSION
+from safethird import assume as assume_mod
 from safethird import facts as facts_mod
 from safethird.law import aca, clp, procedure, transit_bar
 from safethird.law.data import Law, load_law
@@ -21,7 +21,9 @@ from safethird.law.geography import sector_conflict
 from safethird.law.not_encoded import Caution, cautions
 from safethird.law.procedure import PATHWAYS as PATHWAYS  # re-exported: the pathway codes
 from safethird.law.variants import apply_variants, parse_variants
-from safethird.logic.evaluate import Evaluation, clause_trace, fact_values, read_fact
+from safethird.logic import exact
+from safethird.logic import questions as questions_mod
+from safethird.logic.evaluate import Evaluation, clause_trace, fact_values
 from safethird.logic.expr import Clause, Expr, Quantifier
 from safethird.logic.finding import (
     APPLIES,
@@ -33,6 +35,9 @@ from safethird.logic.finding import (
     outcomes,
     table_column,
     table_value,
+)
+from safethird.logic.finding import (
+    UNKNOWN as UNKNOWN_STATUS,
 )
 from safethird.logic.vectorize import evaluate_frame
 
@@ -92,6 +97,18 @@ class Rules:
     def finding(self, name: str) -> Finding:
         return next(f for f in self.findings if f.name == name)
 
+    def evaluate(self, record: dict[str, Any], as_of: dt.date,
+                 given: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The Kleene value of every output node for one case (``given`` nodes as given)."""
+        ev = Evaluation(record, as_of)
+        for name, v in (given or {}).items():
+            ev.seed(self.nodes[name], v)
+        return _values(self, ev)
+
+    @cached_property
+    def problem(self) -> exact.Problem:
+        return _problem(self)
+
 
 _RULES: dict[tuple[str, tuple[str, ...]], Rules] = {}
 
@@ -150,6 +167,8 @@ class FindingResult:
     # and those that could, depending on unknown facts or law (None: not a partner finding)
     partners: list[str] | None = None
     partners_possible: list[str] | None = None
+    # the unknown facts this finding reads whose answers cannot change it
+    holds_regardless: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"status": self.status}
@@ -157,8 +176,11 @@ class FindingResult:
             d |= {"partner": self.partner, "agreement": self.agreement}
         if self.partners is not None:
             d |= {"partners": self.partners, "partners_possible": self.partners_possible}
-        return d | {"reason": self.reason, "citations": self.citations,
-                    "because": self.because, "trace": self.trace}
+        d |= {"reason": self.reason, "citations": self.citations,
+              "because": self.because, "trace": self.trace}
+        if self.holds_regardless:
+            d["holds_regardless"] = self.holds_regardless
+        return d
 
 
 @dataclass
@@ -178,6 +200,14 @@ class Determination:
     warnings: list[dict[str, Any]] = field(default_factory=list)
     # {"fact", "value", "findings"}: unknown facts filled by a stated assumption
     assumptions: list[dict[str, Any]] = field(default_factory=list)
+    # the missing facts as questions: {"fact", "alone", "settles": [{"value", "pathway"}],
+    # "with", "clauses", "citations"}, in the order of missing_facts
+    questions: list[dict[str, Any]] = field(default_factory=list)
+    # an unknown decision of an authority, both ways: {"fact", "value", "text", "pathway"}
+    branches: list[dict[str, Any]] = field(default_factory=list)
+    # False when the search over the unknown facts hit its budget (an unknown may then be one
+    # that a longer search would settle)
+    exact: bool = True
     engine_version: str = ENGINE_VERSION
     facts: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -195,6 +225,9 @@ class Determination:
             "counterfactuals": self.counterfactuals,
             "warnings": self.warnings,
             "assumptions": self.assumptions,
+            "questions": self.questions,
+            "branches": self.branches,
+            "exact": self.exact,
         }
 
     def __str__(self) -> str:
@@ -304,99 +337,14 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
-# --- missing facts and counterfactuals --------------------------------------------------------
+# --- the exact reasoning over this rule set -------------------------------------------------
 
 def _fact_paths(r: Rules, record: dict[str, Any]) -> list[str]:
     """Concrete fact paths the rules read for this case, in the order they are written."""
-    route = record.get("route")
-    out: dict[str, None] = {}
-    for node in r.nodes.values():
-        for n in node.walk():
-            if isinstance(n, Quantifier) and route is None:
-                out["route"] = None
-            if hasattr(n, "path"):
-                path = n.path  # type: ignore[attr-defined]
-                if path.startswith("route[]."):
-                    for i in range(len(route or [])):
-                        out[path.replace("[]", f"[{i}]")] = None
-                else:
-                    out[path] = None
-    return list(out)
+    return exact.slots(r.problem, record, r.problem.order)
 
 
-def _get(record: dict[str, Any], path: str) -> Any:
-    if path.startswith("route["):
-        i, name = int(path[6:path.index("]")]), path.split(".", 1)[1]
-        return record["route"][i].get(name)
-    return read_fact(record, path)
-
-
-def _set(record: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
-    rec = copy.deepcopy(record)
-    if path.startswith("route["):
-        i, name = int(path[6:path.index("]")]), path.split(".", 1)[1]
-        rec["route"][i][name] = value
-    elif path.startswith("fear_of_receiving_country."):
-        rec.setdefault("fear_of_receiving_country", {})
-        rec["fear_of_receiving_country"][path.split(".", 1)[1]] = value
-    elif "." in path:
-        head, tail = path.split(".", 1)
-        rec[head] = dict(rec.get(head) or {}) | {tail: value}
-    else:
-        rec[path] = value
-    return rec
-
-
-def _law_dates(r: Rules) -> list[dt.date]:
-    from safethird.logic.expr import Const
-
-    dates = {n.value for node in r.nodes.values() for n in node.walk()
-             if isinstance(n, Const) and isinstance(n.value, dt.date)}
-    return sorted(d for d in dates if dt.date(1990, 1, 1) < d < dt.date(2100, 1, 1))
-
-
-def _candidates(r: Rules, record: dict[str, Any], path: str) -> list[Any]:
-    """Values worth trying for a fact: every value of a small domain; for open domains, the
-    values the law itself distinguishes (partners, change dates, circuits)."""
-    partners = [a.partner for a in r.law.agreements]
-    if path == "route":
-        return [[], [{"country": "MX", "entered": None, "left": None, "protection_claim": None}]]
-    spec = facts_mod.spec(path.replace("[", "[]").split("]")[0] + "]." + path.split(".", 1)[1]
-                          if path.startswith("route[") else path)
-    if spec.kind == "bool":
-        return [True, False]
-    if spec.kind == "enum":
-        return list(spec.values)
-    if spec.kind == "countries":
-        return [[p] for p in partners] + [["MX"], []]
-    if spec.kind == "country":
-        seen = [*partners, "MX", *(record.get("nationalities") or []),
-                *(leg.get("country") for leg in record.get("route") or [])]
-        return [c for c in dict.fromkeys(seen) if c]
-    if spec.kind == "state":
-        return ["CA", "AZ", "NM", "TX"]
-    if spec.kind == "date":
-        if path == "arrival.date":
-            return [d + dt.timedelta(days=k) for d in _law_dates(r) for k in (-1, 0)]
-        if path.startswith("route["):
-            return _leg_date_candidates(r, record, int(path[6:path.index("]")]))
-        return []
-    return []
-
-
-def _leg_date_candidates(r: Rules, record: dict[str, Any], i: int) -> list[dt.date]:
-    """For a transit leg: the days around which its country's treaty status changed (what
-    exception (iii) turns on), for both versions of the rule."""
-    country = (record.get("route") or [{}])[i].get("country")
-    if country is None:
-        return []
-    days: set[dt.date] = set()
-    for version in r.law.transit_bar.versions:
-        e, latest = r.law.party_window(country, version.exception_iii_instruments)
-        for d in (e, latest):
-            if d is not None and dt.date(1950, 1, 1) < d < dt.date(2100, 1, 1):
-                days |= {d - dt.timedelta(days=1), d}
-    return sorted(days)
+_get, _set = exact.get, exact.put
 
 
 def possible(record: dict[str, Any], as_of: dt.date) -> bool:
@@ -406,100 +354,276 @@ def possible(record: dict[str, Any], as_of: dt.date) -> bool:
     arrival = record.get("arrival") or {}
     if sector_conflict(arrival.get("sector"), arrival.get("state"), arrival.get("border")):
         return False
-    arrived = (record.get("arrival") or {}).get("date")
+    arrived = arrival.get("date")
+    born = record.get("birth_date")
+    if born is not None and (born > as_of or (arrived is not None and born > arrived)):
+        return False
     if arrived is not None:
         if arrived > as_of:
             return False
         for leg in record.get("route") or []:
             if any(d is not None and d > arrived for d in (leg.get("entered"), leg.get("left"))):
                 return False
+    for leg in record.get("route") or []:
+        entered, left = leg.get("entered"), leg.get("left")
+        if entered is not None and left is not None and left < entered:
+            return False
+        if any(d is not None and d > as_of for d in (entered, left)):
+            return False
     return True
 
 
-def _probe(r: Rules, record: dict[str, Any], as_of: dt.date, path: str, value: Any
-           ) -> dict[str, Any] | None:
-    changed = _set(record, path, value)
-    return evaluate_record(r, changed, as_of)[0] if possible(changed, as_of) else None
+def _problem(r: Rules) -> exact.Problem:
+    names = list(r.nodes)
+    parts: list[tuple[str, ...]] = []
+    decisive = []
+    for f in r.findings:
+        reasons = tuple(f.column(x.code) for x in f.reasons)
+        decisive.append(len(parts))
+        parts += [reasons, reasons]
+    decisive.append(len(parts))
+    parts.append(tuple(f"{r.pathway.name}.{code}" for code, _ in r.pathway.rows))
+    order: dict[str, None] = {}
+    for node in r.nodes.values():
+        for n in node.walk():
+            if isinstance(n, Quantifier):
+                order.setdefault("route", None)
+            path = getattr(n, "path", None)
+            if isinstance(path, str):
+                order.setdefault(path, None)
+    order.pop("as_of", None)
+    fixed = frozenset(d.fact for d in procedure.UNLESS_STATED) | {"as_of"} \
+        | frozenset(procedure.NOT_SHOWN)
+
+    def evaluate(record: dict[str, Any], as_of: dt.date,
+                 given: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        return r.evaluate(record, as_of, given)
+
+    def outcome(values: Mapping[str, Any]) -> tuple:
+        out: list[Any] = []
+        for f in r.findings:
+            v = finding_value(f, values)
+            known = v["status"] != UNKNOWN_STATUS
+            out += [v["status"] if known else None, v["reason"] if known else None]
+        p = table_value(r.pathway, values)
+        out.append(None if p == UNDETERMINED else p)
+        return tuple(out)
+
+    del names
+    return exact.Problem(r.nodes, evaluate, outcome, tuple(decisive), tuple(parts), possible,
+                         fixed=fixed, order=tuple(order))
 
 
-def missing_facts(r: Rules, record: dict[str, Any], as_of: dt.date, outcome: Mapping[str, Any]
-                  ) -> list[str]:
-    """Unknown facts that could still change the outcome, the most decisive first: those that
-    can change the pathway before those that only change a finding; then by the share of their
-    values that settle the pathway, then by how many findings they settle, then in the order
-    the law reads them."""
-    base = _summary(outcome)
-    scored = []
-    for order, path in enumerate(_fact_paths(r, record)):
-        if path == "as_of" or _get(record, path) is not None:
-            continue
-        results = [o for v in _candidates(r, record, path)
-                   if (o := _probe(r, record, as_of, path, v)) is not None]
-        if not results or all(_summary(o) == base for o in results):
-            continue
-        settles_pathway = sum(o["pathway"] != UNDETERMINED for o in results) / len(results)
-        settles_findings = sum((o["aca"]["status"] != "unknown") + (
-            o["transit_bar"]["status"] != "unknown") for o in results) / len(results)
-        moves_pathway = any(o["pathway"] != outcome["pathway"] for o in results)
-        scored.append((not moves_pathway, -settles_pathway, -settles_findings, order, path))
-    if not scored and _undecided(outcome):
-        return _settling_facts(r, record, as_of)
-    return [path for *_, path in sorted(scored)]
+@dataclass
+class _Worlds:
+    """The worlds of one case: one exploration per finding and one for the pathway (each
+    splits only the facts its own answer waits on)."""
+
+    findings: dict[str, exact.Worlds]
+    pathway: exact.Worlds
+
+    @property
+    def complete(self) -> bool:
+        return self.pathway.complete and all(w.complete for w in self.findings.values())
+
+    def all(self) -> list[exact.Worlds]:
+        return [self.pathway, *self.findings.values()]
 
 
-def _undecided(outcome: Mapping[str, Any]) -> bool:
-    return outcome["pathway"] == UNDETERMINED or any(
-        outcome[k]["status"] == "unknown" for k in ("aca", "transit_bar"))
+def _explore(r: Rules, record: dict[str, Any], as_of: dt.date,
+             base: Mapping[str, Any] | None = None, budget: int = 1500) -> _Worlds:
+    base = r.problem.evaluate(record, as_of, None) if base is None else base
+    found = {f.name: exact.explore(r.problem, record, as_of, budget, base, parts=[2 * i])
+             for i, f in enumerate(r.findings)}
+    # what each finding settled holds in every world: the pathway's search starts from it
+    given = {}
+    for f in r.findings:
+        w = found[f.name]
+        if w.complete:
+            for name in f.nodes():
+                v = w.node(name)
+                if v is not None and base.get(name) is None:
+                    given[name] = v
+    n = 2 * len(r.findings)
+    pathway = exact.explore(r.problem, record, as_of, budget,
+                            r.problem.evaluate(record, as_of, given) if given else base,
+                            parts=[n], given=given)
+    return _Worlds(found, pathway)
 
 
-def _settling_facts(r: Rules, record: dict[str, Any], as_of: dt.date) -> list[str]:
-    """When no single fact changes an undetermined outcome (it takes two together), the unknown
-    facts that settle some of the conditions it waits on, in the order the law reads them: an
-    undetermined answer always says what to ask."""
-    base = _values(r, Evaluation(record, as_of))
-    out = []
-    for path in _fact_paths(r, record):
-        if path == "as_of" or _get(record, path) is not None:
-            continue
-        for v in _candidates(r, record, path):
-            changed = _set(record, path, v)
-            if not possible(changed, as_of):
-                continue
-            values = _values(r, Evaluation(changed, as_of))
-            if any(base[k] is None and values[k] is not None for k in base):
-                out.append(path)
-                break
+def _exact_outcome(r: Rules, ws: _Worlds) -> dict[str, Any]:
+    """The findings and the pathway over every world: settled where all worlds agree."""
+    out: dict[str, Any] = {}
+    for i, f in enumerate(r.findings):
+        w = ws.findings[f.name]
+        statuses = w.parts(2 * i)
+        status = statuses[0] if len(statuses) == 1 and statuses[0] is not None \
+            else UNKNOWN_STATUS
+        reason = UNDETERMINED
+        if status != UNKNOWN_STATUS:
+            reasons = [x for x in w.parts(2 * i + 1) if x is not None]
+            order = [x.code for x in f.reasons] + [f.applies_code]
+            reason = min(reasons, key=order.index) if reasons else UNDETERMINED
+        partner = None
+        if status == APPLIES:
+            partner = next((p for p, _ in f.partners
+                            if w.node(f"{f.name}.partner.{p}") is True), None)
+        out[f.name] = {"status": status, "reason": reason, "partner": partner}
+    pathway = ws.pathway.part(len(r.findings) * 2)
+    out["pathway"] = pathway if pathway is not None else UNDETERMINED
     return out
 
 
+def _answer_shown(path: str, v: Any) -> Any:
+    if isinstance(v, list) and v and isinstance(v[0], dict):
+        return [leg.get("country") for leg in v]
+    return _jsonable(v)
+
+
+def _questions(r: Rules, ws: _Worlds, record: dict[str, Any], as_of: dt.date,
+               outcome: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The missing facts as questions; a decision of an authority the outcome waits on comes
+    last, marked ``authority`` (it is recorded when known, not asked of the person; the
+    determination's ``branches`` say what follows either way)."""
+    authority = {d.fact for d in procedure.AUTHORITY_DECISIONS}
+    qs = [q.to_dict() for q in questions_mod.questions(
+        ws.pathway, list(ws.findings.values()), len(r.findings) * 2, answer=_answer_shown)]
+    qs = _not_shown(r, record, as_of, outcome, qs) + qs
+    for q in qs:
+        q["authority"] = q["fact"] in authority
+    return sorted(qs, key=lambda q: (q["authority"], not q["alone"]))
+
+
+def _not_shown(r: Rules, record: dict[str, Any], as_of: dt.date, outcome: Mapping[str, Any],
+               asked: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The outcome of a stage still to come (fear of the partner, decided by the threshold
+    screening) is not a world to split on: unknown, it reads "not shown". It is still a
+    missing fact when stating it would change the outcome: the question the stage answers."""
+    n = len(r.findings) * 2
+    names = [f"{r.pathway.name}.{code}" for code, _ in r.pathway.rows] + [
+        f.column(x.code) for f in r.findings for x in f.reasons]
+    have = {q["fact"] for q in asked}
+    now = _summary_of(r, outcome)
+    out = []
+    for path in exact.waits_on(r.problem, record, as_of, names):
+        if path in have or not exact.is_fixed(path, frozenset(procedure.NOT_SHOWN)):
+            continue
+        settles = []
+        changes = False
+        for value in (True, False):
+            got = r.problem.outcome(r.problem.evaluate(_set(record, path, value), as_of, None))
+            if tuple(got[i] for i in r.problem.decisive) != now:
+                changes = True
+            if got[n] is not None:
+                settles.append({"value": value, "pathway": got[n]})
+        if changes:
+            clauses = [c for c in r.nodes.values()
+                       if isinstance(c, Clause) and path in r.problem.reads[_name_of(r, c)]]
+            out.append({"fact": path, "alone": len(settles) == 2, "settles": settles,
+                        "with": [], "clauses": [c.id for c in clauses][:3],
+                        "citations": list(dict.fromkeys(c.citation for c in clauses))[:3]})
+    return out
+
+
+def _summary_of(r: Rules, outcome: Mapping[str, Any]) -> tuple:
+    out: list[Any] = []
+    for f in r.findings:
+        s = outcome[f.name]["status"]
+        out.append(None if s == UNKNOWN_STATUS else s)
+    p = outcome["pathway"]
+    out.append(None if p == UNDETERMINED else p)
+    return tuple(out)
+
+
+def _name_of(r: Rules, node: Expr) -> str:
+    return next(name for name, n in r.nodes.items() if n is node)
+
+
+def _branches(r: Rules, ws: _Worlds, found: dict[str, FindingResult]
+              ) -> list[dict[str, Any]]:
+    """An unknown decision of an authority the pathway turns on: what follows either way (the
+    decisions are declared in the procedure)."""
+    out: list[dict[str, Any]] = []
+    i = len(r.findings) * 2
+    w = ws.pathway
+    for d in procedure.AUTHORITY_DECISIONS:
+        if d.fact not in w.choices or d.finding not in found:
+            continue
+        got = {}
+        for value in (True, False):
+            vals = {leaf.outcome[i] for leaf in w.consistent(d.fact, value)}
+            got[value] = next(iter(vals)) if len(vals) == 1 and None not in vals \
+                else UNDETERMINED
+        if got[True] == got[False]:
+            continue
+        out += [{"fact": d.fact, "value": True, "text": d.if_true, "pathway": got[True]},
+                {"fact": d.fact, "value": False, "text": d.if_false, "pathway": got[False]}]
+        found[d.finding].because.append(
+            f"Either way ({d.fact} unknown) — {d.if_true}: {got[True]}; {d.if_false}: "
+            f"{got[False]} [{d.citation}]")
+    return out
+
+
+def _pathway_of(r: Rules, record: dict[str, Any], as_of: dt.date, budget: int = 60
+                ) -> str:
+    """The pathway of a changed case: settled already by the case's own facts, or over its
+    worlds within a small budget (a change whose answer needs a longer search is not
+    proposed: it is not the kind of change a screener can act on)."""
+    n = len(r.findings) * 2
+    base = r.problem.evaluate(record, as_of, None)
+    p = r.problem.outcome(base)[n]
+    if p is None and budget:
+        w = exact.explore(r.problem, record, as_of, budget=budget, base=base, parts=[n])
+        p = w.part(n) if w.complete else None
+    return UNDETERMINED if p is None else p
+
+
+def _change_candidates(r: Rules, record: dict[str, Any], as_of: dt.date, path: str,
+                       current: Any) -> list[Any]:
+    """The other classes of a known fact's value (a date: the nearest ones either side)."""
+    blank = _set(record, path, None)
+    values = r.problem.analysis.classes(blank, path, as_of)
+    if isinstance(current, dt.date):
+        before = [d for d in values if d < current][-3:]
+        after = [d for d in values if d > current][:3]
+        values = before + after
+    return [v for v in values if v != current]
+
+
 def counterfactuals(r: Rules, record: dict[str, Any], as_of: dt.date,
-                    outcome: Mapping[str, Any], limit: int = 12, pair_budget: int = 300
-                    ) -> list[dict[str, Any]]:
+                    outcome: Mapping[str, Any], limit: int = 12, pair_budget: int = 150,
+                    identity: bool = False) -> list[dict[str, Any]]:
     """The smallest changes of known facts that change the pathway: single facts, else pairs.
 
-    Pairs are tried in the law's order within ``pair_budget`` evaluations: the number of pairs
-    grows with the square of the known facts and the law's candidate values (over a minute for a
-    2026 case with a dozen agreements), and a pathway that no single change settles usually
-    turns on unknown facts (the missing facts), not on known ones."""
+    Facts a screener can verify or correct come first; identity facts (nationality, the
+    countries of the route, residence) only with ``identity``. Each change is decided on the
+    same exact semantics, within a budget (a pair search grows with the square of the facts)."""
     base = outcome["pathway"]
+    # from an open pathway, a change counts when the changed facts settle it by themselves
+    budget = 0 if base == UNDETERMINED else 60
     changes = []
     for path in _fact_paths(r, record):
-        current = _get(record, path)
-        if path == "as_of" or current is None:
+        if path in r.problem.fixed or (not identity and _is_identity(path)):
             continue
-        for v in _candidates(r, record, path):
-            if v != current:
-                changes.append((path, current, v))
+        current = _get(record, path)
+        if current is None:
+            continue
+        for v in _change_candidates(r, record, as_of, path, current):
+            changes.append((path, current, v))
     singles = []
-    seen: set[tuple[str, str]] = set()
+    seen: set[tuple[str, Any]] = set()
     for path, old, new in changes:
-        o = _probe(r, record, as_of, path, new)
-        # one change per fact and resulting pathway: the first value, in the law's order
-        if o is not None and o["pathway"] not in (base, UNDETERMINED) and \
-                (path, o["pathway"]) not in seen:
-            seen.add((path, o["pathway"]))
-            singles.append({"change": {path: _jsonable(new)}, "from": {path: _jsonable(old)},
-                            "pathway": o["pathway"]})
+        changed = _set(record, path, new)
+        if not possible(changed, as_of):
+            continue
+        p = _pathway_of(r, changed, as_of, budget)
+        # every class of value that changes it (Texas and New Mexico are different circuits);
+        # for a date, the nearest day either side
+        key = (path, p) if isinstance(new, dt.date) else (path, exact._key(new))
+        if p not in (base, UNDETERMINED) and key not in seen:
+            seen.add(key)
+            singles.append({"change": {path: _answer_shown(path, new)},
+                            "from": {path: _answer_shown(path, old)}, "pathway": p})
     if singles:
         return singles[:limit]
     pairs = []
@@ -512,55 +636,126 @@ def counterfactuals(r: Rules, record: dict[str, Any], as_of: dt.date,
         pair_budget -= 1
         if pair_budget < 0:
             break
-        o = evaluate_record(r, changed, as_of)[0]
-        if o["pathway"] not in (base, UNDETERMINED):
-            pairs.append({"change": {p1: _jsonable(v1), p2: _jsonable(v2)},
-                          "from": {p1: _jsonable(o1), p2: _jsonable(o2)},
-                          "pathway": o["pathway"]})
+        p = _pathway_of(r, changed, as_of, budget // 2)
+        if p not in (base, UNDETERMINED):
+            pairs.append({"change": {p1: _answer_shown(p1, v1), p2: _answer_shown(p2, v2)},
+                          "from": {p1: _answer_shown(p1, o1), p2: _answer_shown(p2, o2)},
+                          "pathway": p})
             if len(pairs) >= limit:
                 break
     return pairs
+
+
+IDENTITY = ("nationalities", "route", "route[].country")
+
+
+def _is_identity(path: str) -> bool:
+    from safethird.logic.domains import pattern
+
+    return pattern(path) in IDENTITY or path == "route"
 
 
 # --- public API -------------------------------------------------------------------------------
 
 def decide(case: facts_mod.Case | Mapping[str, Any], as_of: str | dt.date | None = None,
            variant: str | Iterable[str] | None = None, *, law: Law | None = None,
-           explain: bool = True) -> Determination:
+           explain: bool = True, assume: Mapping[str, Any] | None = None,
+           identity: bool = False) -> Determination:
     """Decide one case as of a date (default: the case's own ``as_of``, else today).
 
     ``case`` is a :class:`safethird.facts.Case` or a mapping with the fields of CONTRACT.md;
-    unknown facts may be left out. Raises :class:`safethird.facts.CaseError` on bad input."""
+    unknown facts may be left out. ``assume`` fills unknown facts with stated values (each is
+    listed in the determination, with the findings that depended on it). ``identity`` lets the
+    counterfactuals change identity facts too (nationality, the countries of the route).
+    Raises :class:`safethird.facts.CaseError` on bad input."""
     if not isinstance(case, facts_mod.Case):
         case = facts_mod.parse_case(dict(case))
     day = _as_of(as_of, case)
     r = rules(variant, law)
-    record = facts_mod.to_record(case)
-    outcome, ev = evaluate_record(r, record, day)
-    found = {f.name: _explain_finding(r, f, ev, outcome[f.name]) for f in r.findings}
-    _state_branches(r, record, day, outcome, found)
+    given = facts_mod.to_record(case)
+    record, filled = assume_mod.apply(given, assume or {})
+    record = procedure.unless_stated(record)
+    base = r.problem.evaluate(record, day, None)
+    ws = _explore(r, record, day, base)
+    outcome = _exact_outcome(r, ws)
+    ev = Evaluation(record, day)
+    view = _ExactView(r, ev, ws)
+    found = {f.name: _explain_finding(r, f, view, outcome[f.name]) for f in r.findings}
+    for f in r.findings:
+        if base_status(f, base) == UNKNOWN_STATUS and \
+                outcome[f.name]["status"] != UNKNOWN_STATUS:
+            found[f.name].holds_regardless = questions_mod.regardless(
+                ws.findings[f.name], [f.column(x.code) for x in f.reasons])
+    for d in procedure.UNLESS_STATED:
+        if given_value(given, d.fact) is not None:
+            continue
+        for f in r.findings:
+            reads = any(d.fact in r.problem.reads[name] for name in f.nodes())
+            if reads and found[f.name].status == APPLIES:
+                found[f.name].because.append(f"This holds {d.text} [{d.citation}]")
+    branches = _branches(r, ws, found)
+    qs = _questions(r, ws, record, day, outcome) if explain else []
+    assumptions = _assumption_uses(r, given, filled, day, outcome) if filled else []
     return Determination(
         case_id=case.id, as_of=day, law_version=r.law.version, variants=r.law.variants,
         findings=found, pathway=outcome["pathway"],
-        missing_facts=missing_facts(r, record, day, outcome) if explain else [],
-        counterfactuals=counterfactuals(r, record, day, outcome) if explain else [],
+        missing_facts=[q["fact"] for q in qs],
+        counterfactuals=counterfactuals(r, record, day, outcome, identity=identity)
+        if explain else [],
         warnings=[c.entry() for c in r.cautions if ev.value(c.clause) is not False],
-        facts=record)
+        assumptions=assumptions, questions=qs, branches=branches,
+        exact=ws.complete, facts=record)
 
 
-def _state_branches(r: Rules, record: dict[str, Any], as_of: dt.date,
-                    outcome: Mapping[str, Any], found: dict[str, FindingResult]) -> None:
-    """An unknown decision of an authority that the pathway turns on: say what follows either
-    way, on the finding the procedure names (the decisions are declared in the procedure)."""
-    for d in procedure.AUTHORITY_DECISIONS:
-        if _get(record, d.fact) is not None or d.finding not in found:
-            continue
-        yes = evaluate_record(r, _set(record, d.fact, True), as_of)[0]["pathway"]
-        no = evaluate_record(r, _set(record, d.fact, False), as_of)[0]["pathway"]
-        if yes != no:
-            found[d.finding].because.append(
-                f"Either way ({d.fact} unknown) — {d.if_true}: {yes}; {d.if_false}: {no} "
-                f"[{d.citation}]")
+def given_value(record: Mapping[str, Any], path: str) -> Any:
+    return exact.get(record, path)
+
+
+def base_status(f: Finding, values: Mapping[str, Any]) -> str:
+    return finding_value(f, values)["status"]
+
+
+class _ExactView:
+    """The case's evaluation, with each output clause's value over every world (a reason that
+    is false whatever the unknown facts are reads as false)."""
+
+    def __init__(self, r: Rules, ev: Evaluation, ws: _Worlds):
+        self.ev = ev
+        self._worlds: dict[int, tuple[str, exact.Worlds]] = {}
+        for f in r.findings:
+            for name, node in f.nodes().items():
+                self._worlds[id(node)] = (name, ws.findings[f.name])
+        for name, node in r.pathway.nodes().items():
+            self._worlds.setdefault(id(node), (name, ws.pathway))
+        self.record, self.as_of, self.quantifiers = ev.record, ev.as_of, ev.quantifiers
+
+    @property
+    def route(self) -> list[dict[str, Any]] | None:
+        return self.ev.route
+
+    def value(self, node: Expr, leg: int | None = None) -> Any:
+        found = self._worlds.get(id(node)) if leg is None else None
+        if found is not None:
+            return found[1].node(found[0])
+        return self.ev.value(node, leg)
+
+
+def _assumption_uses(r: Rules, given: dict[str, Any], filled: Mapping[str, Any],
+                     day: dt.date, outcome: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Each assumption with the findings (and the pathway) whose answer needed it: those that
+    come out otherwise when that one fact is left unknown."""
+    out = []
+    for path, value in filled.items():
+        others = {k: v for k, v in filled.items() if k != path}
+        record, _ = assume_mod.apply(given, others)
+        record = procedure.unless_stated(record)
+        without = _exact_outcome(r, _explore(r, record, day, budget=1000))
+        used = [f.name for f in r.findings
+                if without[f.name]["status"] != outcome[f.name]["status"]]
+        if without["pathway"] != outcome["pathway"]:
+            used.append("pathway")
+        out.append({"fact": path, "value": _jsonable(value), "findings": used})
+    return out
 
 
 def _as_of(as_of: str | dt.date | None, case: facts_mod.Case) -> dt.date:

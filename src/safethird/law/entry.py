@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from safethird.logic.expr import Expr, IsTrue, any_leg, date, fact
+from safethird.logic.expr import Either, Expr, IsTrue, any_leg, date, fact
 
 
 def arrival_date_known() -> Expr:
@@ -21,4 +21,6 @@ def arrived_on_or_after(day: dt.date) -> Expr:
     on_or_after = date(day)
     leg_bound = any_leg(fact("route[].left").ge(on_or_after)
                         | fact("route[].entered").ge(on_or_after))
-    return fact("arrival.date").ge(on_or_after) | (~arrival_date_known() & leg_bound)
+    # a leg's day bounds the arrival from below: both sides cannot hold of consistent facts
+    return Either(fact("arrival.date").ge(on_or_after) | leg_bound,
+                  fact("arrival.date").lt(on_or_after))

@@ -15,7 +15,7 @@ from typing import Any
 
 from safethird import yamltext
 from safethird.law.data import LawDataError, Sector, Sourced, _Model
-from safethird.logic.expr import UNKNOWN, Expr, IsTrue, fact
+from safethird.logic.expr import Either, Expr, IsTrue, fact
 
 FILE = "geography.yaml"
 
@@ -78,6 +78,9 @@ def arrived_in_sectors(sectors: tuple[str, ...]) -> Expr:
             by_state.setdefault(st, set()).add(s)
     all_in = sorted(st for st, ss in by_state.items() if ss <= wanted)
     some_in = sorted(st for st, ss in by_state.items() if ss & wanted)
+    none_in = sorted(st for st in by_state if st not in some_in)
+    other = sorted(set(sector_states()) - wanted)
     sector, state = fact("arrival.sector"), fact("arrival.state")
-    from_state = state.isin(all_in) | (state.isin(some_in) & UNKNOWN)
-    return IsTrue(sector.isin(sorted(wanted))) | (~sector_known() & from_state)
+    # the two sides exclude each other: a sector lies in its state (validation checks it)
+    return Either(sector.isin(sorted(wanted)) | state.isin(all_in),
+                  sector.isin(other) | state.isin(none_in))

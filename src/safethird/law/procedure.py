@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from safethird.law.data import Law
 from safethird.law.uac import unaccompanied_alien_child
@@ -95,6 +96,36 @@ AUTHORITY_DECISIONS = (
                       "if DHS does not (it may use other processes instead)",
                       "8 CFR 208.30(e)(7) (\"seeks the alien's removal\" under an agreement)"),
 )
+
+
+@dataclass(frozen=True)
+class UnlessStated:
+    """A rare discretionary decision of an authority: counted as not made unless the case
+    says it was (never asked of the person)."""
+
+    fact: str
+    value: bool
+    text: str  # how the memo says it
+    citation: str
+
+
+UNLESS_STATED = (
+    UnlessStated("public_interest_exception", False,
+                 "unless the USCIS Director decides otherwise, in the public interest",
+                 "8 CFR 208.30(e)(7)(iii)(B); INA 208(a)(2)(A)"),
+)
+
+
+# Facts whose unknown means "not shown": the outcome of a stage of the procedure that has not
+# yet taken place (the threshold screening decides fear of the partner). They are never asked
+# for as missing facts; the pathway says the stage is still open.
+NOT_SHOWN = ("fear_of_receiving_country.*",)
+
+
+def unless_stated(record: dict[str, Any]) -> dict[str, Any]:
+    """The case with the decisions it does not state counted as not made."""
+    missing = [d for d in UNLESS_STATED if record.get(d.fact) is None]
+    return record if not missing else record | {d.fact: d.value for d in missing}
 
 
 def contiguous_uac_return() -> Clause:

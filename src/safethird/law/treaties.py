@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from safethird.law.data import Law
-from safethird.logic.expr import UNKNOWN, Clause, Expr, IsTrue, Lookup, fact, lit
+from safethird.logic.expr import Clause, Either, Expr, Lookup, fact
 
 
 def party_tables(law: Law, instruments: Sequence[str]) -> tuple[dict, dict]:
@@ -42,7 +42,8 @@ def nonparty_during_leg(law: Law, instruments: Sequence[str], label: str) -> Exp
     surely_party = left.ge(party_since) | entered.ge(party_since) | (
         crossed_from_mexico & arrived.ge(party_since))
     # settled as soon as either side is shown; otherwise the status on those days is unknown
-    return IsTrue(surely_not_party) | (~IsTrue(surely_party) & lit(UNKNOWN))
+    # (the two sides exclude each other: a leg entered after joining cannot end before it)
+    return Either(surely_not_party, surely_party)
 
 
 def treaty_clause(law: Law, instruments: Sequence[str], cid: str, text: str,

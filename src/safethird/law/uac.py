@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from safethird.logic.expr import UNKNOWN, AddYears, Clause, IsTrue, fact
+from safethird.logic.expr import AddYears, Clause, Either, fact
 
 
 @cache
@@ -17,10 +17,10 @@ def unaccompanied_alien_child() -> Clause:
     stated = fact("unaccompanied_child")
     adult = AddYears(fact("birth_date"), 18).lt(fact("arrival.date")) | AddYears(
         fact("birth_date"), 18).eq(fact("arrival.date"))
-    known_not = IsTrue(~stated) | IsTrue(fact("family_unit")) | IsTrue(adult)
+    known_not = ~stated | fact("family_unit") | adult
     return Clause(
         "unaccompanied_alien_child",
         "the person is an unaccompanied alien child (under 18, no lawful status, no parent or "
         "legal guardian in the US available to care for them)",
         "6 U.S.C. 279(g)(2)",
-        IsTrue(stated) | (~known_not & UNKNOWN))
+        Either(stated, known_not))

@@ -15,6 +15,7 @@ from safethird.logic.expr import (
     Compare,
     Const,
     Contains,
+    Either,
     Expr,
     Fact,
     In,
@@ -91,6 +92,10 @@ class Evaluation:
     def route(self) -> list[dict[str, Any]] | None:
         return self.record.get("route")
 
+    def seed(self, node: Expr, value: Any) -> None:
+        """Take ``value`` as the case-level value of ``node`` (one known by other means)."""
+        self._cache[(id(node), None)] = value
+
     def value(self, node: Expr, leg: int | None = None) -> Any:
         key = (id(node), leg)
         if key in self._cache:
@@ -122,6 +127,10 @@ class Evaluation:
                 return kleene_not(v(arg, leg))
             case IsTrue(arg=arg):
                 return v(arg, leg) is True
+            case Either(true_if=t, false_if=f):
+                if v(t, leg) is True:
+                    return True
+                return False if v(f, leg) is True else None
             case Compare(op=op, left=left, right=right):
                 a, b = v(left, leg), v(right, leg)
                 return None if a is None or b is None else _OPS[op](a, b)
@@ -153,6 +162,18 @@ class Evaluation:
                 self.quantifiers[id(node)] = LegValue(result, legs)
                 return result
         raise TypeError(f"cannot evaluate {type(node).__name__}")
+
+
+class Monotone(Evaluation):
+    """The same evaluation with "known to be true" read as the value itself: where the rules
+    say "if shown" (a fact not shown counts as not established), this one still says that the
+    answer waits on the fact. The exact reasoning uses it to find the facts an unknown answer
+    waits on, never for an answer."""
+
+    def _eval(self, node: Expr, leg: int | None) -> Any:
+        if isinstance(node, IsTrue):
+            return self.value(node.arg, leg)
+        return super()._eval(node, leg)
 
 
 def evaluate(node: Expr, record: dict[str, Any], as_of: dt.date) -> Any:

@@ -192,6 +192,22 @@ class IsTrue(Expr):
 
 
 @dataclass(frozen=True, eq=False)
+class Either(Expr):
+    """True when ``true_if`` is known true, false when ``false_if`` is, else unknown.
+
+    For a condition the facts settle from either side ("not a party on any day of the transit"
+    is settled by a day before it joined, or by a day after); the rule must make the two sides
+    exclusive (they can never both be true of consistent facts). Unlike ``IsTrue`` it stays
+    three-valued, so the reasoning over unknown facts sees what the answer waits on."""
+
+    true_if: Expr
+    false_if: Expr
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.true_if, self.false_if)
+
+
+@dataclass(frozen=True, eq=False)
 class Lookup(Expr):
     """A law-data table keyed by the value of ``key`` (a country, a state), e.g. the date a
     country became party to a treaty. Keys absent from the table give unknown."""

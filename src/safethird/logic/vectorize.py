@@ -22,6 +22,7 @@ from safethird.logic.expr import (
     Compare,
     Const,
     Contains,
+    Either,
     Expr,
     Fact,
     In,
@@ -100,6 +101,10 @@ class Compiler:
                 return ~c(arg)
             case IsTrue(arg=arg):
                 return c(arg).fill_null(False)
+            case Either(true_if=t, false_if=f):
+                return pl.when(c(t).fill_null(False)).then(pl.lit(True)) \
+                    .when(c(f).fill_null(False)).then(pl.lit(False)) \
+                    .otherwise(pl.lit(None, dtype=pl.Boolean))
             case Compare(op=op, left=left, right=right):
                 a, b = c(left), c(right)
                 return {

@@ -1,0 +1,174 @@
+"""Missing facts, ranked, with what each answer would settle; and the facts that could not
+change an answer (what it holds regardless of).
+
+Read off the worlds of :mod:`safethird.logic.exact`: a fact is missing when the outcome depends
+on it in some world. The one that settles most comes first: a fact with an answer that settles
+the pathway alone before one that needs another fact with it, then by the share of its answers
+that settle the pathway, then by how many parts of the outcome its answers settle on average,
+then in the order the law reads the facts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from safethird.logic.exact import Worlds, unknown_slots
+from safethird.logic.expr import Clause
+
+
+@dataclass
+class Question:
+    fact: str
+    alone: bool  # some answer settles the pathway by itself
+    settles: list[dict[str, Any]]  # [{"value", "pathway"}] the answers that settle the pathway
+    with_: list[str] = field(default_factory=list)  # facts needed with it otherwise
+    clauses: list[str] = field(default_factory=list)
+    citations: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"fact": self.fact, "alone": self.alone, "settles": self.settles,
+                "with": self.with_, "clauses": self.clauses, "citations": self.citations}
+
+
+def questions(w: Worlds, others: Sequence[Worlds], pathway_part: int,
+              not_asked: frozenset[str] = frozenset(), answer: Any = None) -> list[Question]:
+    """The missing facts as questions, ranked: those of the pathway's worlds ``w``, then those
+    only the other parts' worlds (the findings) depend on. ``not_asked`` facts (decisions of an
+    authority) are left out. ``answer`` turns a class value into what the user is shown."""
+    show = answer or _plain
+    problem = w.problem
+    rank = {p: i for i, p in enumerate(problem.order)}
+    everyone = [w, *others]
+    relevant = list(dict.fromkeys(f for x in everyone for f in x.relevant()
+                                  if f not in not_asked and _top(f) not in not_asked))
+    scored = []
+    for f in relevant:
+        tried = w.choices.get(f, [])
+        settled = []
+        by_value = []
+        for v in tried:
+            by_value.append((v, w.settles(f, _hashable(v)).get(pathway_part)))
+        for v, pathway in _merge(f, by_value, show):
+            if pathway is not None:
+                settled.append({"value": v, "pathway": pathway})
+        share = sum(p is not None for _, p in by_value) / len(by_value) if by_value else 0.0
+        parts, n = 0, 0
+        for x in others:
+            for v in x.choices.get(f, []):
+                parts += len(x.settles(f, _hashable(v)))
+                n += 1
+        avg = parts / n if n else 0.0
+        moves = f in w.relevant()
+        every = bool(by_value) and all(p is not None for _, p in by_value)
+        scored.append(((not settled, not moves, -share, -avg, rank.get(_pattern(f), len(rank)),
+                        f), f, settled, every))
+    scored.sort(key=lambda x: x[0])
+    out = []
+    names_of = _nodes_reading(w)
+    for _, f, settled, every in scored:
+        with_ = [] if every else list(dict.fromkeys(
+            g for x in everyone for g in _partners(x, f) if g in relevant and g != f))
+        clauses = [c for c in names_of.get(f, [])]
+        out.append(Question(f, bool(settled), settled, with_, [c.id for c in clauses],
+                            list(dict.fromkeys(c.citation for c in clauses))))
+    return out
+
+
+def _partners(w: Worlds, f: str) -> list[str]:
+    """The facts split on in the worlds where answering ``f`` alone does not settle."""
+    out: dict[str, None] = {}
+    for v in w.choices.get(f, []):
+        leaves = w.consistent(f, _hashable(v))
+        if len({leaf.outcome for leaf in leaves}) <= 1:
+            continue
+        for leaf in leaves:
+            for s in leaf.assigned:
+                if s != f:
+                    out[s] = None
+    return list(out)
+
+
+def _nodes_reading(w: Worlds) -> dict[str, list[Clause]]:
+    """For each unknown fact, the output clauses still unknown in the case that read it."""
+    out: dict[str, list[Clause]] = {}
+    problem = w.problem
+    for name, node in problem.nodes.items():
+        if w.base.get(name) is not None or not isinstance(node, Clause):
+            continue
+        for s in unknown_slots(problem, _record_of(w), [name]):
+            lst = out.setdefault(s, [])
+            if all(c.id != node.id for c in lst):
+                lst.append(node)
+    return out
+
+
+def _record_of(w: Worlds) -> Mapping[str, Any]:
+    return w.record
+
+
+def regardless(w: Worlds, names: Sequence[str]) -> list[str]:
+    """The unknown facts the nodes ``names`` read, when what they decide is settled whatever
+    those facts are."""
+    return unknown_slots(w.problem, _record_of(w), names)
+
+
+def _top(path: str) -> str:
+    return path.split("[", 1)[0] if path.startswith("route[") else path
+
+
+def _pattern(path: str) -> str:
+    from safethird.logic.domains import pattern
+
+    return pattern(path)
+
+
+def _hashable(v: Any) -> Any:
+    from safethird.logic.exact import _key
+
+    return _key(v)
+
+
+def _merge(path: str, by_value: list[tuple[Any, Any]], show: Any) -> list[tuple[Any, Any]]:
+    """(answer as shown, pathway) for each class of answers. Days are tried one either side
+    of each day the law compares them with, so the days that give the same pathway are merged
+    into the interval they form (its last day inclusive)."""
+    days = sorted((v, p) for v, p in by_value if isinstance(v, dt.date))
+    if not days:
+        return [(show(path, v), p) for v, p in by_value]
+    out: list[tuple[Any, Any]] = []
+    start = None
+    for i, (day, p) in enumerate(days):
+        lo = start if start is not None else (
+            None if i == 0 else days[i - 1][0] + dt.timedelta(days=1))
+        if i + 1 < len(days) and days[i + 1][1] == p:
+            start = lo if lo is not None else _FIRST
+            continue
+        start = None
+        hi = None if i + 1 == len(days) else day
+        out.append((_interval(None if lo is _FIRST else lo, hi), p))
+    return out
+
+
+_FIRST = dt.date.min
+
+
+def _interval(lo: dt.date | None, hi: dt.date | None) -> str:
+    if lo is None and hi is None:
+        return "any date"
+    if lo is None:
+        return f"on or before {hi.isoformat()}"  # type: ignore[union-attr]
+    if hi is None:
+        return f"on or after {lo.isoformat()}"
+    if lo == hi:
+        return lo.isoformat()
+    return f"from {lo.isoformat()} through {hi.isoformat()}"
+
+
+def _plain(path: str, v: Any) -> Any:
+    """A value as the user reads it (a route as its countries)."""
+    if isinstance(v, list) and v and isinstance(v[0], dict):
+        return [leg.get("country") for leg in v]
+    return v
