@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -317,17 +317,21 @@ class _Writer:
         for node in self.order:
             if id(node) not in self.leg_dependent:
                 body += self.statements(node, "    ", trace)
-        outputs = ", ".join(self.ref(r).code for r in self.roots)
+        outputs = _tuple(self.ref(r).code for r in self.roots)
         head = [f"def {fname}(R, A):", "    route = R.get('route')"] + [
             "    " + line for line in self.fact_lines()]
         if trace:
-            clauses = ", ".join(self.ref(c).code for c in self.clauses)
-            legs = ", ".join(f"({self.ref(q).code}, q{self.index[id(q)]})"
-                             for q in self.quantifiers)
-            tail = [f"    return ({outputs},), ({clauses},), ({legs},)"]
+            clauses = _tuple(self.ref(c).code for c in self.clauses)
+            legs = _tuple(f"({self.ref(q).code}, q{self.index[id(q)]})"
+                          for q in self.quantifiers)
+            tail = [f"    return {outputs}, {clauses}, {legs}"]
         else:
-            tail = [f"    return ({outputs},)"]
+            tail = [f"    return {outputs}"]
         return head + body + tail
+
+
+def _tuple(items: Iterable[str]) -> str:
+    return "(" + "".join(f"{x}, " for x in items) + ")"
 
 
 class CompiledEvaluation:
