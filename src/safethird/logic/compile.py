@@ -86,6 +86,9 @@ class _Writer:
         self.foldable: set[int] = set()     # nodes that read no fact, parameter or route
         self._refs: dict[int, _Ref] = {}
         self._plan()
+        for node in self.order:  # every fact is read at the top, before the first node
+            if isinstance(node, Fact) and not node.is_leg:
+                self.fact(node.path)
         self.clauses = [n for n in self.order
                         if isinstance(n, Clause) and id(n) not in self.leg_dependent]
         self.quantifiers = [n for n in self.order if isinstance(n, Quantifier)]
@@ -330,6 +333,126 @@ class _Writer:
         return head + body + tail
 
 
+class _Lazy:
+    """The ``outputs`` function. A node read by several consumers is computed once, in order,
+    children first (measured: for the real rule set nearly all of them are needed by one output
+    or another, and a memo test plus a call per node cost more than computing them). A node
+    with a single consumer is written inline in its consumer's code, where ``And``/``Or`` stop
+    at the first settling argument (a false / true one): the subtrees behind it never run."""
+
+    DEEPEST = 60  # nested levels before a subtree is computed on its own (Python allows 100)
+
+    def __init__(self, w: _Writer):
+        self.w = w
+        uses: dict[int, int] = {}
+        for node in w.order:
+            if id(node) in w.leg_dependent or self.trivial(node) or isinstance(node, Clause):
+                continue
+            for c in self.reads(node):
+                uses[id(c)] = uses.get(id(c), 0) + 1
+        for root in w.roots:
+            uses[id(_resolve(root))] = uses.get(id(_resolve(root)), 0) + 1
+        self.shared = {k for k, n in uses.items() if n > 1}
+        self.too_deep: set[int] = set()
+
+    def trivial(self, node: Expr) -> bool:
+        node = _resolve(node)
+        return isinstance(node, Const | Param) or (isinstance(node, Fact) and not node.is_leg) \
+            or self.w.ref(node).is_known
+
+    def reads(self, node: Expr) -> list[Expr]:
+        """The non-trivial case-level nodes a node's code reads (through clauses); for a
+        quantifier, those its body reads on the legs (once each, before its loop)."""
+        w = self.w
+        found = [c for n in w.leg_nodes(node) for c in n.children()] + [node.body] \
+            if isinstance(node, Quantifier) else list(node.children())
+        rs = [r for c in found
+              if id(r := _resolve(c)) not in w.leg_dependent and not self.trivial(r)]
+        return list({id(r): r for r in rs}.values()) if isinstance(node, Quantifier) else rs
+
+    def value(self, node: Expr, indent: str, own: bool = False) -> list[str]:
+        """Lines after which the node's value is in its ref (``self.w.ref(node).code``);
+        ``own``: the node's own computation, not a read of a shared node computed before."""
+        node = _resolve(node)
+        if self.trivial(node) or (id(node) in self.shared and not own):
+            return []
+        if len(indent) > 4 * self.DEEPEST:
+            self.too_deep.add(id(node))
+            return []
+        if isinstance(node, And | Or):
+            return self.junction(node, indent)
+        if isinstance(node, Quantifier):
+            return self.quantifier(node, indent)
+        lines = [line for c in node.children() for line in self.value(c, indent)]
+        return lines + self.w.statements(node, indent, trace=False)
+
+    def junction(self, node: And | Or, indent: str) -> list[str]:
+        w = self.w
+        name = w.name(node)
+        stop, other = (False, True) if isinstance(node, And) else (True, False)
+        refs = [w.ref(a) for a in node.args]
+        if any(r.is_known and r.known is stop for r in refs):
+            return [f"{indent}{name} = {stop}"]
+        if all(self.trivial(a) or id(_resolve(a)) in self.shared for a in node.args):
+            # every argument is at hand already: one expression, nothing to skip
+            return [f"{indent}{name} = {w.expression(node)}"]
+        start = "None" if any(r.is_known and r.known is None for r in refs) else repr(other)
+        lines = [f"{indent}{name} = {start}"]
+        done: set[str] = set()
+        for arg, r in zip(node.args, refs, strict=True):
+            if r.is_known or r.code in done:
+                continue
+            inner = indent + "    " if done else indent  # after the first: unless settled
+            if done:
+                lines.append(f"{indent}if {name} is not {stop}:")
+            done.add(r.code)
+            lines += self.value(arg, inner)
+            lines += [f"{inner}if {r.code} is {stop}:", f"{inner}    {name} = {stop}",
+                      f"{inner}elif {r.code} is None:", f"{inner}    {name} = None"]
+        return lines
+
+    def quantifier(self, q: Quantifier, indent: str) -> list[str]:
+        w = self.w
+        name = w.name(q)
+        body = w.ref(q.body)
+        settle, other = (True, False) if q.kind == "any" else (False, True)
+        i1, i2, i3 = indent + "    ", indent + "        ", indent + "            "
+        lines = [f"{indent}if route is None:", f"{i1}{name} = None", f"{indent}else:",
+                 f"{i1}{name} = {other}", f"{i1}if route:"]
+        for r in self.reads(q):
+            lines += self.value(r, i2)
+        lines.append(f"{i2}for L in route:")
+        for n in w.leg_nodes(q):
+            lines += w.statements(n, i3, trace=False)
+        if body.is_known:
+            if body.known is settle or body.known is None:
+                lines.append(f"{i3}{name} = {body.code}")
+            lines.append(f"{i3}break")
+            return lines
+        return [*lines, f"{i3}if {body.code} is {settle}:", f"{i3}    {name} = {settle}",
+                f"{i3}    break", f"{i3}elif {body.code} is None:", f"{i3}    {name} = None"]
+
+    def function(self) -> list[str]:
+        w = self.w
+        while True:  # a subtree nested too deep is computed on its own, and written again
+            body = [line for node in w.order if id(node) in self.shared
+                    for line in self.value(node, "    ", own=True)]
+            body += [line for root in w.roots for line in self.value(root, "    ")]
+            if not self.too_deep:
+                break
+            self.shared |= self.too_deep
+            self.too_deep = set()
+        head = ["def outputs(R, A):", "    route = R.get('route')",
+                *("    " + line for line in w.fact_lines())]
+        return [*head, *body, f"    return {_tuple(w.ref(r).code for r in w.roots)}"]
+
+
+def _resolve(node: Expr) -> Expr:
+    while isinstance(node, Clause):
+        node = node.expr
+    return node
+
+
 def _tuple(items: Iterable[str]) -> str:
     return "(" + "".join(f"{x}, " for x in items) + ")"
 
@@ -390,7 +513,7 @@ class Program:
         self._nodes = dict(nodes)  # held: the ids below stay those of these nodes
         w = _Writer(nodes)
         lines = ["# generated by safethird.logic.compile: one rule set, do not edit", ""]
-        lines += [*w.function("outputs", trace=False), "", *w.function("trace", trace=True)]
+        lines += [*_Lazy(w).function(), "", *w.function("trace", trace=True)]
         self.source = "\n".join(lines) + "\n"
         namespace: dict[str, Any] = dict(w.constants)
         exec(compile(self.source, f"<safethird rules {len(self.names)} outputs>", "exec"),
