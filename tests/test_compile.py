@@ -435,3 +435,17 @@ def test_every_node_kind_agrees_on_random_records(record: dict[str, Any], as_of:
         assert compiled.value(c) == ev.value(c)
     assert {k: (v.value, v.legs) for k, v in compiled.quantifiers.items()} == \
         {k: (v.value, v.legs) for k, v in ev.quantifiers.items()}
+
+
+def test_a_tree_deeper_than_python_nests_blocks() -> None:
+    # 150 nested junctions of single-use nodes: past Python's 100 indentation levels, a subtree
+    # is computed on its own before its consumer
+    node: Expr = fact("f0")
+    for i in range(1, 150):
+        node = (And if i % 2 else Or)((Not(fact(f"f{i}")), node))
+    program = compile_rules({"deep": node})
+    assert max(len(line) - len(line.lstrip()) for line in program.source.splitlines()) < 4 * 99
+    rng = random.Random(5)
+    for _ in range(200):
+        rec = {f"f{i}": rng.choice([True, False, None]) for i in range(150)}
+        assert program.outputs(rec, DAY) == (Evaluation(rec, DAY).value(node),)
