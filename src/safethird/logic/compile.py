@@ -3,21 +3,28 @@ times per case (case splits over unknown facts, counterfactual probes).
 
 The interpreter (``evaluate.Evaluation``) walks the trees with a dictionary cache: about 2 ms per
 case for the full rule set. Here the whole node DAG becomes Python source, written and
-``exec``-ed once per rule set: each shared node is one local variable computed at most once per
-call, constants are bound or folded, facts are read once by path. The semantics are the
+``exec``-ed once per rule set: every node is a local variable computed at most once per call,
+constants are bound or folded, facts are read once by path at the top. The semantics are the
 interpreter's to the value (identity tests ``is True`` / ``is False`` as in ``kleene_and`` and
 ``kleene_or``, so a non-boolean argument counts as neither), and a property test holds the two
 equal on every output and every case-level clause.
 
-Two functions are generated per rule set: ``outputs`` (the output values only; quantifiers stop
-at the first leg that settles them) and ``trace`` (also every case-level clause and each
-quantifier's per-leg values, which :class:`CompiledEvaluation` serves to the explanation code).
+Two functions per rule set:
+
+- ``outputs(R, A)``, the values of the output nodes: nodes shared by several consumers are
+  computed once in children-first order; a node with one consumer is written inside its
+  consumer, where ``And``/``Or`` stop at the first settling argument and quantifiers at the
+  first settling leg. Measured on the example cases: 15-22 µs, against 22-29 µs for computing
+  every node in order, and 25-47 µs for a memo list with one function per shared node (nearly
+  all of them are needed by some output, so the calls cost more than the skipped work saves).
+- ``trace(R, A)``, every case-level node in order as the interpreter does it, returning also
+  each case-level clause's value and each quantifier's per-leg values, which
+  :class:`CompiledEvaluation` serves to the explanation code (``Evaluation``'s interface).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -46,8 +53,6 @@ from safethird.logic.expr import (
 _KINDS = (Const, Param, Fact, Clause, And, Or, Not, IsTrue, Compare, In, Contains, Overlaps,
           AddYears, IsEmpty, Lookup, Quantifier)
 _PY_OPS = {"==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
-_OPS = {"==": operator.eq, "!=": operator.ne, "<": operator.lt,
-        "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 _NOTHING = object()  # no value known at compile time
 
 
@@ -260,8 +265,10 @@ class _Writer:
 
     # --- statements ----------------------------------------------------------------------
 
-    def statements(self, node: Expr, indent: str, trace: bool) -> list[str]:
-        """The lines that give a (non-constant, non-fact, non-clause) node its variable."""
+    def statements(self, node: Expr, indent: str) -> list[str]:
+        """The lines that give a node its variable (none for a constant, a case fact or a
+        clause, which are read through their refs). Quantifiers: see ``traced_quantifier``
+        and ``_Lazy.quantifier``."""
         if isinstance(node, Const | Param | Clause) or (
                 isinstance(node, Fact) and not node.is_leg) or self.ref(node).is_known:
             return []
@@ -276,61 +283,47 @@ class _Writer:
                     f"{indent}    try:", f"{indent}        {name} = not {fs}.isdisjoint({xs.code})",
                     f"{indent}    except TypeError:",
                     f"{indent}        {name} = any(x in {tup} for x in {xs.code})"]
-        if isinstance(node, Quantifier):
-            return self.quantifier(node, indent, trace)
         code = self.expression(node)
-        assert code is not None
+        if code is None:
+            raise TypeError(f"cannot compile {type(node).__name__}")
         return [f"{indent}{name} = {code}"]
 
-    def quantifier(self, q: Quantifier, indent: str, trace: bool) -> list[str]:
+    def traced_quantifier(self, q: Quantifier, indent: str) -> list[str]:
+        """Every leg read (no stop at a settling one): its value goes into the list ``qI``."""
         name, i = self.name(q), self.index[id(q)]
         body = self.ref(q.body)
         settle, other = (True, False) if q.kind == "any" else (False, True)
         inner = indent + "        "
-        lines = [f"{indent}if route is None:", f"{indent}    {name} = None"]
-        if trace:
-            lines.append(f"{indent}    q{i} = []")
-        lines += [f"{indent}else:", f"{indent}    {name} = {other}"]
-        if trace:
-            lines.append(f"{indent}    q{i} = []")
-        lines.append(f"{indent}    for L in route:")
+        lines = [f"{indent}q{i} = []", f"{indent}if route is None:", f"{indent}    {name} = None",
+                 f"{indent}else:", f"{indent}    {name} = {other}",
+                 f"{indent}    for L in route:"]
         for n in self.leg_nodes(q):
-            lines += self.statements(n, inner, trace)
-        b = body.code
-        if trace:
-            lines.append(f"{inner}q{i}.append({b})")
+            lines += self.statements(n, inner)
+        lines.append(f"{inner}q{i}.append({body.code})")
         if body.is_known:  # a body that reads no leg fact: the same on every leg
-            if body.known is settle:
-                lines.append(f"{inner}{name} = {settle}")
-            elif body.known is None:
-                lines.append(f"{inner}{name} = None")
-            if not trace:
-                lines.append(f"{inner}break")
+            if body.known is settle or body.known is None:
+                lines.append(f"{inner}{name} = {body.code}")
             return lines
-        lines += [f"{inner}if {b} is {settle}:", f"{inner}    {name} = {settle}"]
-        if not trace:
-            lines.append(f"{inner}    break")
-        # after a settling leg (traced without stopping) an unknown leg changes nothing
-        lines += [f"{inner}elif {b} is None and {name} is not {settle}:",
-                  f"{inner}    {name} = None"]
-        return lines
+        # after a settling leg an unknown one changes nothing
+        return [*lines, f"{inner}if {body.code} is {settle}:", f"{inner}    {name} = {settle}",
+                f"{inner}elif {body.code} is None and {name} is not {settle}:",
+                f"{inner}    {name} = None"]
 
-    def function(self, fname: str, trace: bool) -> list[str]:
+    def trace_function(self) -> list[str]:
+        """``trace(R, A)``: every case-level node in order (the interpreter's own order of work:
+        it computes every argument), giving outputs, clause values and quantifier legs."""
         body: list[str] = []
         for node in self.order:
-            if id(node) not in self.leg_dependent:
-                body += self.statements(node, "    ", trace)
+            if id(node) in self.leg_dependent:
+                continue
+            body += self.traced_quantifier(node, "    ") if isinstance(node, Quantifier) \
+                else self.statements(node, "    ")
         outputs = _tuple(self.ref(r).code for r in self.roots)
-        head = [f"def {fname}(R, A):", "    route = R.get('route')"] + [
-            "    " + line for line in self.fact_lines()]
-        if trace:
-            clauses = _tuple(self.ref(c).code for c in self.clauses)
-            legs = _tuple(f"({self.ref(q).code}, q{self.index[id(q)]})"
-                          for q in self.quantifiers)
-            tail = [f"    return {outputs}, {clauses}, {legs}"]
-        else:
-            tail = [f"    return {outputs}"]
-        return head + body + tail
+        clauses = _tuple(self.ref(c).code for c in self.clauses)
+        legs = _tuple(f"({self.ref(q).code}, q{self.index[id(q)]})" for q in self.quantifiers)
+        head = ["def trace(R, A):", "    route = R.get('route')",
+                *("    " + line for line in self.fact_lines())]
+        return [*head, *body, f"    return {outputs}, {clauses}, {legs}"]
 
 
 class _Lazy:
@@ -384,7 +377,7 @@ class _Lazy:
         if isinstance(node, Quantifier):
             return self.quantifier(node, indent)
         lines = [line for c in node.children() for line in self.value(c, indent)]
-        return lines + self.w.statements(node, indent, trace=False)
+        return lines + self.w.statements(node, indent)
 
     def junction(self, node: And | Or, indent: str) -> list[str]:
         w = self.w
@@ -423,7 +416,7 @@ class _Lazy:
             lines += self.value(r, i2)
         lines.append(f"{i2}for L in route:")
         for n in w.leg_nodes(q):
-            lines += w.statements(n, i3, trace=False)
+            lines += w.statements(n, i3)
         if body.is_known:
             if body.known is settle or body.known is None:
                 lines.append(f"{i3}{name} = {body.code}")
@@ -513,7 +506,7 @@ class Program:
         self._nodes = dict(nodes)  # held: the ids below stay those of these nodes
         w = _Writer(nodes)
         lines = ["# generated by safethird.logic.compile: one rule set, do not edit", ""]
-        lines += [*_Lazy(w).function(), "", *w.function("trace", trace=True)]
+        lines += [*_Lazy(w).function(), "", *w.trace_function()]
         self.source = "\n".join(lines) + "\n"
         namespace: dict[str, Any] = dict(w.constants)
         exec(compile(self.source, f"<safethird rules {len(self.names)} outputs>", "exec"),
