@@ -449,3 +449,12 @@ def test_a_tree_deeper_than_python_nests_blocks() -> None:
     for _ in range(200):
         rec = {f"f{i}": rng.choice([True, False, None]) for i in range(150)}
         assert program.outputs(rec, DAY) == (Evaluation(rec, DAY).value(node),)
+
+
+def test_the_evaluation_gives_the_outputs_by_name() -> None:
+    r = rules()
+    program = compile_rules(r.nodes)
+    for record in _records(seed=11, n=40):
+        expected = decide_mod._values(r, Evaluation(record, record["as_of"]))
+        assert program.evaluation(record, record["as_of"]).outputs == expected
+        assert program.values(record, record["as_of"]) == expected

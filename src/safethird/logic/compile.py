@@ -472,6 +472,12 @@ class CompiledEvaluation:
         return self.record.get("route")
 
     @property
+    def outputs(self) -> dict[str, Any]:
+        """The output values by name (what ``decide._values`` makes of an ``Evaluation``)."""
+        names = self._program.names
+        return dict(zip(names, self._values[:len(names)], strict=True))
+
+    @property
     def quantifiers(self) -> dict[int, LegValue]:
         """id(quantifier) → its value and per-leg values, for the quantifiers the interpreter
         would have evaluated (a nested one only when there is a leg to read it on)."""
