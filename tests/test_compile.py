@@ -458,3 +458,16 @@ def test_the_evaluation_gives_the_outputs_by_name() -> None:
         expected = decide_mod._values(r, Evaluation(record, record["as_of"]))
         assert program.evaluation(record, record["as_of"]).outputs == expected
         assert program.values(record, record["as_of"]) == expected
+
+
+@pytest.mark.parametrize("record", [{}, {"route": []}, {"route": [{}]}, {"arrival": None},
+                                    {"nationalities": [], "route": [{"country": None}]}])
+def test_the_real_rule_set_on_facts_all_unknown(record: dict[str, Any]) -> None:
+    nodes = rules().nodes
+    program = compile_rules(nodes)
+    for as_of in (dt.date(2019, 7, 15), dt.date(2019, 11, 20), dt.date(2021, 2, 6),
+                  dt.date(2026, 12, 7)):
+        expected = tuple(Evaluation(record, as_of).value(n) for n in nodes.values())
+        assert program.outputs(record, as_of) == expected
+        ev = program.evaluation(record, as_of)
+        assert tuple(ev.value(n) for n in nodes.values()) == expected
