@@ -11,23 +11,26 @@ from hypothesis import strategies as st
 
 from generate import random_case
 from safethird import decide, facts
-from safethird.decide import evaluate_record, missing_facts, rules
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32 - 1))
 def test_undetermined_always_names_a_missing_fact(seed: int) -> None:
-    # the determination's own missing facts, without its counterfactual search (which costs
-    # seconds on an undetermined case and is not what this property is about)
-    rng, r = random.Random(seed), rules()
+    """Exact semantics: an answer is unknown only when two worlds differ, and then some fact
+    differs between them — unless what is open is the law itself (a treaty status the sources
+    do not give), which the trace shows as a clause that is unknown with every fact known."""
+    rng = random.Random(seed)
     for i in range(8):
         case = facts.parse_case(random_case(rng, i))
-        record = facts.to_record(case)
-        outcome, _ = evaluate_record(r, record, case.as_of)
-        unknown = outcome["pathway"] == "undetermined" or any(
-            outcome[k]["status"] == "unknown" for k in ("aca", "transit_bar"))
-        assert not unknown or missing_facts(r, record, case.as_of, outcome), (
-            f"undetermined with nothing to ask: {outcome}\n{record}")
+        d = decide(case)
+        unknown = d.pathway == "undetermined" or any(
+            f.status == "unknown" for f in d.findings.values())
+        if not unknown or d.missing_facts or not d.exact:
+            continue
+        law_open = any(t["value"] is None and all(v is not None for k, v in t["facts"].items()
+                                                   if k != "as_of")
+                       for f in d.findings.values() for t in f.trace)
+        assert law_open, f"undetermined with nothing to ask: {d.to_dict()}"
 
 
 def test_the_reported_case_of_the_review() -> None:

@@ -1,5 +1,6 @@
 """One rule definition, two evaluators: per-case (with trace) and vectorized (Polars) must give
-exactly the same value for every clause and every outcome, unknown facts included."""
+exactly the same value for every clause (Kleene) and every outcome (exact: the batch decides the
+rows Kleene leaves open on the same worlds as ``decide``), unknown facts included."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from generate import random_case
-from safethird import facts
+from safethird import decide, facts
 from safethird.decide import decide_frame, evaluate_record, rules
 from safethird.law.variants import VARIANTS
 
@@ -24,40 +25,45 @@ def _records(seed: int, n: int) -> list[dict]:
     return [facts.to_record(facts.parse_case(random_case(rng, i))) for i in range(n)]
 
 
-def _compare(records: list[dict], variant: str | None = None) -> int:
+def _compare(records: list[dict], variant: str | None = None, exact: int = 400) -> int:
+    """Clause by clause on every record; outcome by outcome (exact, through ``decide``) on the
+    first ``exact`` records (``decide`` costs milliseconds a case)."""
     r = rules(variant)
     frame = facts.records_to_frame(records, ("GT", "HN", "SV"))
     out = decide_frame(frame, variant=variant, keep_clauses=True).collect()
     names = list(r.nodes)
     table = out.select(names + OUTCOME_COLUMNS).rows()
     checked = 0
-    for record, row in zip(records, table, strict=True):
-        outcome, ev = evaluate_record(r, record, record["as_of"])
-        per_case = [ev.value(r.nodes[n]) for n in names] + [
-            outcome["aca"]["status"], outcome["aca"]["reason"], outcome["aca"]["partner"],
-            outcome["transit_bar"]["status"], outcome["transit_bar"]["reason"],
-            outcome["pathway"]]
+    for k, (record, row) in enumerate(zip(records, table, strict=True)):
+        _, ev = evaluate_record(r, record, record["as_of"])
+        per_case = [ev.value(r.nodes[n]) for n in names]
+        if k >= exact:
+            row = row[:len(names)]
+        else:
+            d = decide(record, variant=variant, explain=False)
+            aca, tb = d.findings["aca"], d.findings["transit_bar"]
+            per_case += [aca.status, aca.reason, aca.partner, tb.status, tb.reason, d.pathway]
         if list(row) != per_case:
             diff = {k: (a, b) for k, a, b in zip(names + OUTCOME_COLUMNS, row, per_case,
-                                                 strict=True) if a != b}
+                                                 strict=False) if a != b}
             pytest.fail(f"case {record['id']} differs (vectorized, per-case): {diff}\n{record}")
         checked += 1
     return checked
 
 
 def test_ten_thousand_random_cases_agree() -> None:
-    assert _compare(_records(seed=20191121, n=10_000)) == 10_000
+    assert _compare(_records(seed=20191121, n=10_000), exact=1_000) == 10_000
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_variants_agree(variant: str) -> None:
-    assert _compare(_records(seed=hash(variant) % 1000, n=1_500), variant) == 1_500
+    assert _compare(_records(seed=hash(variant) % 1000, n=1_500), variant, exact=200) == 1_500
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 60))
 def test_random_batches_agree(seed: int, n: int) -> None:
-    _compare(_records(seed, n))
+    _compare(_records(seed, n), exact=10)
 
 
 def test_every_outcome_code_is_reached() -> None:

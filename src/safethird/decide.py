@@ -23,6 +23,7 @@ from safethird.law.procedure import PATHWAYS as PATHWAYS  # re-exported: the pat
 from safethird.law.variants import apply_variants, parse_variants
 from safethird.logic import exact
 from safethird.logic import questions as questions_mod
+from safethird.logic.compile import Program, compile_rules
 from safethird.logic.evaluate import Evaluation, clause_trace, fact_values
 from safethird.logic.expr import Clause, Expr, Quantifier
 from safethird.logic.finding import (
@@ -100,10 +101,12 @@ class Rules:
     def evaluate(self, record: dict[str, Any], as_of: dt.date,
                  given: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The Kleene value of every output node for one case (``given`` nodes as given)."""
-        ev = Evaluation(record, as_of)
-        for name, v in (given or {}).items():
-            ev.seed(self.nodes[name], v)
-        return _values(self, ev)
+        return self.program.values(record, as_of, given)
+
+    @cached_property
+    def program(self) -> Program:
+        """The rule set compiled to Python (logic/compile.py): the same trees, ~100x faster."""
+        return compile_rules(self.nodes)
 
     @cached_property
     def problem(self) -> exact.Problem:
@@ -319,10 +322,17 @@ def _explain_finding(r: Rules, f: Finding, ev: Evaluation, result: dict[str, Any
                          sure if f.partners else None, maybe if f.partners else None)
 
 
+_ROOTS: dict[int, tuple[Finding, Expr]] = {}
+
+
 def _finding_root(f: Finding) -> Expr:
+    """All the finding's reasons under one node (kept: the trace reads it once per rule set)."""
     from safethird.logic.expr import And
 
-    return And(tuple(r.clause for r in f.reasons))
+    got = _ROOTS.get(id(f))
+    if got is None or got[0] is not f:
+        got = _ROOTS[id(f)] = (f, And(tuple(r.clause for r in f.reasons)))
+    return got[1]
 
 
 def _dedupe(xs: Iterable[str]) -> list[str]:
@@ -461,9 +471,13 @@ def _exact_outcome(r: Rules, ws: _Worlds) -> dict[str, Any]:
             else UNKNOWN_STATUS
         reason = UNDETERMINED
         if status != UNKNOWN_STATUS:
+            # the first reason that holds in every world; else (a different reason in
+            # different worlds) the first that holds in some
+            everywhere = [x.code for x in f.reasons if w.node(f.column(x.code)) is True]
             reasons = [x for x in w.parts(2 * i + 1) if x is not None]
             order = [x.code for x in f.reasons] + [f.applies_code]
-            reason = min(reasons, key=order.index) if reasons else UNDETERMINED
+            reason = everywhere[0] if everywhere else \
+                min(reasons, key=order.index) if reasons else UNDETERMINED
         partner = None
         if status == APPLIES:
             partner = next((p for p, _ in f.partners
@@ -503,11 +517,15 @@ def _not_shown(r: Rules, record: dict[str, Any], as_of: dt.date, outcome: Mappin
     names = [f"{r.pathway.name}.{code}" for code, _ in r.pathway.rows] + [
         f.column(x.code) for f in r.findings for x in f.reasons]
     have = {q["fact"] for q in asked}
-    now = _summary_of(r, outcome)
+    kleene = r.problem.outcome(r.problem.evaluate(record, as_of, None))
+    # compared with the case's own (Kleene) outcome: the probe is one too
+    now = tuple(kleene[i] for i in r.problem.decisive)
     out = []
-    for path in exact.waits_on(r.problem, record, as_of, names):
-        if path in have or not exact.is_fixed(path, frozenset(procedure.NOT_SHOWN)):
-            continue
+    not_shown = frozenset(procedure.NOT_SHOWN)
+    candidates = [p for p in r.problem.order if exact.is_fixed(p, not_shown)
+                  and p not in have and _get(record, p) is None
+                  and any(p in r.problem.reads[name] for name in names)]
+    for path in candidates:
         settles = []
         changes = False
         for value in (True, False):
@@ -678,7 +696,7 @@ def decide(case: facts_mod.Case | Mapping[str, Any], as_of: str | dt.date | None
     base = r.problem.evaluate(record, day, None)
     ws = _explore(r, record, day, base)
     outcome = _exact_outcome(r, ws)
-    ev = Evaluation(record, day)
+    ev = r.program.evaluation(record, day)
     view = _ExactView(r, ev, ws)
     found = {f.name: _explain_finding(r, f, view, outcome[f.name]) for f in r.findings}
     for f in r.findings:
@@ -719,7 +737,7 @@ class _ExactView:
     """The case's evaluation, with each output clause's value over every world (a reason that
     is false whatever the unknown facts are reads as false)."""
 
-    def __init__(self, r: Rules, ev: Evaluation, ws: _Worlds):
+    def __init__(self, r: Rules, ev: Any, ws: _Worlds):
         self.ev = ev
         self._worlds: dict[int, tuple[str, exact.Worlds]] = {}
         for f in r.findings:
@@ -769,13 +787,19 @@ def _as_of(as_of: str | dt.date | None, case: facts_mod.Case) -> dt.date:
 
 def decide_frame(frame: pl.DataFrame | pl.LazyFrame, as_of: str | dt.date | None = None,
                  variant: str | Iterable[str] | None = None, *, law: Law | None = None,
-                 keep_clauses: bool = False) -> pl.LazyFrame:
-    """The same rules over a table in the column form of ``facts.COLUMNS`` (vectorized).
+                 keep_clauses: bool = False, exact_rows: bool = True,
+                 with_missing: bool = False) -> pl.LazyFrame:
+    """The same rules over a table in the column form of ``facts.COLUMNS``.
 
     Adds ``aca.status``, ``aca.reason``, ``aca.citation``, ``aca.partner``, ``aca.agreement``,
     ``transit_bar.status``, ``transit_bar.reason``, ``transit_bar.citation``, ``pathway``,
     ``warnings`` (the measures or codes warned of, joined by ';'; empty when none) (and,
-    with ``keep_clauses``, one column per clause of the rules)."""
+    with ``keep_clauses``, one column per clause of the rules, Kleene-valued).
+
+    Every row is decided by the vectorized rules (Kleene logic); a row they leave unknown
+    somewhere is decided again on the exact semantics of ``decide`` (``exact_rows``), from the
+    same rule trees, once per distinct set of facts. ``with_missing`` adds ``missing_facts``
+    (';'-joined, ranked, as ``decide`` gives them)."""
     r = rules(variant, law)
     lf = frame.lazy()
     default = dt.date.fromisoformat(as_of) if isinstance(as_of, str) else as_of
@@ -789,4 +813,70 @@ def decide_frame(frame: pl.DataFrame | pl.LazyFrame, as_of: str | dt.date | None
                                                          r.partners_column)
     if not keep_clauses:
         lf = lf.drop(list(nodes))
+    if exact_rows or with_missing:
+        return _exact_rows(r, lf.collect(), with_missing).lazy()
     return lf
+
+
+_DERIVED = ("status", "reason", "citation", "partner")
+
+
+def _exact_rows(r: Rules, df: pl.DataFrame, with_missing: bool) -> pl.DataFrame:
+    """The rows the vectorized rules left unknown somewhere, decided on the exact semantics."""
+    names = [f.name for f in r.findings]
+    open_rows = pl.any_horizontal([pl.col(f"{n}.status") == UNKNOWN_STATUS for n in names]
+                                  + [pl.col("pathway") == UNDETERMINED])
+    if with_missing:
+        df = df.with_columns(pl.lit(None, dtype=pl.String).alias("missing_facts"))
+    df = df.with_row_index("__i")
+    todo = df.filter(open_rows)
+    if todo.height == 0:
+        return df.drop("__i")
+    fact_cols = [c for c in todo.columns if c in facts_mod.COLUMNS or
+                 c.startswith(facts_mod.FEAR_PREFIX)]
+    updates: dict[str, list[Any]] = {"__i": []}
+    columns = [f"{n}.{k}" for n in names for k in _DERIVED if f"{n}.{k}" in df.columns] \
+        + ["aca.agreement", "aca.partners", "pathway"] + (["missing_facts"] if with_missing
+                                                          else [])
+    columns = list(dict.fromkeys(c for c in columns if c in df.columns))
+    for c in columns:
+        updates[c] = []
+    done: dict[Any, dict[str, Any]] = {}
+    for i, row in zip(todo["__i"], todo.select(fact_cols).iter_rows(named=True), strict=True):
+        record = facts_mod.unflatten(row)
+        key = exact._key(record)
+        if key not in done:
+            done[key] = _exact_row(r, record, with_missing)
+        updates["__i"].append(i)
+        for c in columns:
+            updates[c].append(done[key].get(c))
+    patch = pl.DataFrame(updates, schema={"__i": pl.UInt32, **{c: df.schema[c]
+                                                                for c in columns}})
+    return df.update(patch, on="__i", include_nulls=True).drop("__i")
+
+
+def _exact_row(r: Rules, record: dict[str, Any], with_missing: bool) -> dict[str, Any]:
+    """One row's derived columns as ``decide`` gives them (exact)."""
+    day = record["as_of"]
+    record = procedure.unless_stated(record)
+    ws = _explore(r, record, day)
+    outcome = _exact_outcome(r, ws)
+    out: dict[str, Any] = {"pathway": outcome["pathway"]}
+    for f in r.findings:
+        o = outcome[f.name]
+        out[f"{f.name}.status"], out[f"{f.name}.reason"] = o["status"], o["reason"]
+        reason = next((x for x in f.reasons if x.code == o["reason"]), None)
+        out[f"{f.name}.citation"] = (f"{f.citation}; {reason.clause.citation}" if reason
+                                     else f"{f.citation}; {f.applies.citation}"
+                                     if o["status"] == APPLIES else None)
+        if f.partners:
+            out[f"{f.name}.partner"] = o["partner"]
+            found = r.law.agreement_for(o["partner"], day) if o["partner"] else None
+            out[f"{f.name}.agreement"] = found.id if found else None
+            sure = [p for p, _ in f.partners
+                    if ws.findings[f.name].node(f"{f.name}.partner.{p}") is True]
+            out[f"{f.name}.partners"] = ";".join(sure) if o["status"] == APPLIES else None
+    if with_missing:
+        qs = _questions(r, ws, record, day, outcome)
+        out["missing_facts"] = ";".join(q["fact"] for q in qs)
+    return out

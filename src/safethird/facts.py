@@ -580,6 +580,26 @@ def flatten(record: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def unflatten(row: dict[str, Any]) -> dict[str, Any]:
+    """One table row (the column form) as a case record: the inverse of ``flatten``."""
+    record: dict[str, Any] = {}
+    arrival: dict[str, Any] = {}
+    fear: dict[str, Any] = {}
+    for key, value in row.items():
+        if key.startswith("arrival."):
+            arrival[key.removeprefix("arrival.")] = value
+        elif key.startswith(FEAR_PREFIX):
+            if value is not None:
+                fear[key.removeprefix(FEAR_PREFIX)] = value
+        elif key == "route":
+            record[key] = None if value is None else [dict(leg) for leg in value]
+        else:
+            record[key] = value
+    record["arrival"] = arrival
+    record["fear_of_receiving_country"] = fear
+    return record
+
+
 def records_to_frame(records: list[dict[str, Any]], fear_countries: tuple[str, ...] = ()
                      ) -> pl.DataFrame:
     """Case records → the column form the vectorized rules read."""

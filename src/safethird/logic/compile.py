@@ -40,6 +40,7 @@ from safethird.logic.expr import (
     Expr,
     Fact,
     In,
+    Either,
     IsEmpty,
     IsTrue,
     Lookup,
@@ -50,7 +51,7 @@ from safethird.logic.expr import (
     Quantifier,
 )
 
-_KINDS = (Const, Param, Fact, Clause, And, Or, Not, IsTrue, Compare, In, Contains, Overlaps,
+_KINDS = (Const, Param, Fact, Clause, And, Or, Not, IsTrue, Either, Compare, In, Contains, Overlaps,
           AddYears, IsEmpty, Lookup, Quantifier)
 _PY_OPS = {"==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _NOTHING = object()  # no value known at compile time
@@ -97,6 +98,11 @@ class _Writer:
         self.clauses = [n for n in self.order
                         if isinstance(n, Clause) and id(n) not in self.leg_dependent]
         self.quantifiers = [n for n in self.order if isinstance(n, Quantifier)]
+        # outputs whose value a caller may give (``G``: output index → value), by the node
+        # that computes them
+        self.givable: dict[int, int] = {}
+        for i, root in enumerate(self.roots):
+            self.givable.setdefault(id(_resolve(root)), i)
 
     # --- analysis ------------------------------------------------------------------------
 
@@ -234,6 +240,9 @@ class _Writer:
             return f"None if {a.code} is None else not {a.code}"
         if isinstance(node, IsTrue):
             return f"{self.ref(node.arg).code} is True"
+        if isinstance(node, Either):
+            t, f = self.ref(node.true_if), self.ref(node.false_if)
+            return f"True if {t.code} is True else False if {f.code} is True else None"
         if isinstance(node, Compare):
             a, b = self.ref(node.left), self.ref(node.right)
             if (a.is_known and a.known is None) or (b.is_known and b.known is None):
@@ -373,11 +382,17 @@ class _Lazy:
             self.too_deep.add(id(node))
             return []
         if isinstance(node, And | Or):
-            return self.junction(node, indent)
-        if isinstance(node, Quantifier):
-            return self.quantifier(node, indent)
-        lines = [line for c in node.children() for line in self.value(c, indent)]
-        return lines + self.w.statements(node, indent)
+            lines = self.junction(node, indent)
+        elif isinstance(node, Quantifier):
+            lines = self.quantifier(node, indent)
+        else:
+            lines = [line for c in node.children() for line in self.value(c, indent)]
+            lines += self.w.statements(node, indent)
+        key = self.w.givable.get(id(node))
+        if key is not None:  # a value known by other means (held in every world) wins
+            ref = self.w.ref(node).code
+            lines += [f"{indent}if G is not None and {key} in G:", f"{indent}    {ref} = G[{key}]"]
+        return lines
 
     def junction(self, node: And | Or, indent: str) -> list[str]:
         w = self.w
@@ -435,7 +450,7 @@ class _Lazy:
                 break
             self.shared |= self.too_deep
             self.too_deep = set()
-        head = ["def outputs(R, A):", "    route = R.get('route')",
+        head = ["def outputs(R, A, G=None):", "    route = R.get('route')",
                 *("    " + line for line in w.fact_lines())]
         return [*head, *body, f"    return {_tuple(w.ref(r).code for r in w.roots)}"]
 
@@ -525,15 +540,22 @@ class Program:
         for i, n in enumerate(keyed):
             self._value_index.setdefault(id(n), i)
         self._quantifier_nodes = tuple(w.quantifiers)
+        self._name_index = {name: i for i, name in enumerate(self.names)}
         self._nested = frozenset(w.nested)
 
-    def outputs(self, record: dict[str, Any], as_of: dt.date) -> tuple:
-        """The value of each output node, in ``names`` order."""
-        return self._outputs(record, as_of)
+    def outputs(self, record: dict[str, Any], as_of: dt.date,
+                given: Mapping[str, Any] | None = None) -> tuple:
+        """The value of each output node, in ``names`` order; ``given`` outputs (by name) take
+        the value given, and every node that reads them sees it."""
+        if not given:
+            return self._outputs(record, as_of)
+        index = self._name_index
+        return self._outputs(record, as_of, {index[k]: v for k, v in given.items()})
 
-    def values(self, record: dict[str, Any], as_of: dt.date) -> dict[str, Any]:
+    def values(self, record: dict[str, Any], as_of: dt.date,
+               given: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The outputs by name (what ``decide._values`` returns)."""
-        return dict(zip(self.names, self._outputs(record, as_of), strict=True))
+        return dict(zip(self.names, self.outputs(record, as_of, given), strict=True))
 
     def evaluation(self, record: dict[str, Any], as_of: dt.date) -> CompiledEvaluation:
         outputs, clauses, legs = self._trace(record, as_of)

@@ -180,39 +180,79 @@ def evaluate(node: Expr, record: dict[str, Any], as_of: dt.date) -> Any:
     return Evaluation(record, as_of).value(node)
 
 
+# What a tree reads never changes: read once per node (trees live as long as their rule set).
+_READS: dict[int, tuple[Expr, tuple[tuple[str, bool], ...], bool]] = {}
+_CLAUSES: dict[int, tuple[Expr, tuple[Clause, ...]]] = {}
+
+
+def _reads(node: Expr) -> tuple[tuple[tuple[str, bool], ...], bool]:
+    """The fact paths under a node in the order written (with whether each is a leg fact), and
+    whether it quantifies over the route."""
+    got = _READS.get(id(node))
+    if got is None or got[0] is not node:
+        paths: dict[str, bool] = {}
+        quantifies = False
+        seen: set[int] = set()
+        stack = [node]
+        order: list[Expr] = []
+        while stack:  # depth first, children in order, each shared node once
+            n = stack.pop()
+            if id(n) in seen:
+                continue
+            seen.add(id(n))
+            order.append(n)
+            stack.extend(reversed(n.children()))
+        for n in order:
+            if isinstance(n, Fact):
+                paths.setdefault(n.path, n.is_leg)
+            elif isinstance(n, Quantifier):
+                quantifies = True
+        got = (node, tuple(paths.items()), quantifies)
+        _READS[id(node)] = got
+    return got[1], got[2]
+
+
 def fact_values(node: Expr, ev: Evaluation) -> dict[str, Any]:
     """The facts a clause reads, by concrete path (``route[1].country``), with their values."""
     out: dict[str, Any] = {}
     route = ev.route
-
-    def visit(n: Expr, in_leg: bool) -> None:
-        if isinstance(n, Fact):
-            if n.is_leg:
-                for i, leg in enumerate(route or []):
-                    out[n.path.replace("[]", f"[{i}]")] = leg.get(n.path.removeprefix("route[]."))
-            else:
-                out[n.path] = read_fact(ev.record, n.path)
-            return
-        if isinstance(n, Quantifier) and route is None:
-            out["route"] = None
-        for c in n.children():
-            visit(c, in_leg or isinstance(n, Quantifier))
-
-    visit(node, False)
+    paths, quantifies = _reads(node)
+    if quantifies and route is None:
+        out["route"] = None
+    for path, is_leg in paths:
+        if is_leg:
+            name = path.removeprefix("route[].")
+            for i, leg in enumerate(route or []):
+                out[path.replace("[]", f"[{i}]")] = leg.get(name)
+        else:
+            out[path] = read_fact(ev.record, path)
     return out
+
+
+def clauses_under(root: Expr) -> tuple[Clause, ...]:
+    """Every clause under ``root`` at case level (not inside a quantifier), in order."""
+    got = _CLAUSES.get(id(root))
+    if got is None or got[0] is not root:
+        seen: set[int] = set()
+        out: list[Clause] = []
+
+        def visit(n: Expr) -> None:
+            if id(n) in seen:
+                return
+            seen.add(id(n))
+            if isinstance(n, Clause):
+                out.append(n)
+            if isinstance(n, Quantifier):
+                return
+            for c in n.children():
+                visit(c)
+
+        visit(root)
+        got = (root, tuple(out))
+        _CLAUSES[id(root)] = got
+    return got[1]
 
 
 def clause_trace(root: Expr, ev: Evaluation) -> list[tuple[Clause, Any]]:
     """(clause, value) for every clause under ``root`` evaluated at case level, in order."""
-    seen: set[int] = set()
-    out: list[tuple[Clause, Any]] = []
-
-    def visit(n: Expr, in_leg: bool) -> None:
-        if isinstance(n, Clause) and not in_leg and id(n) not in seen:
-            seen.add(id(n))
-            out.append((n, ev.value(n)))
-        for c in n.children():
-            visit(c, in_leg or isinstance(n, Quantifier))
-
-    visit(root, False)
-    return out
+    return [(c, ev.value(c)) for c in clauses_under(root)]
