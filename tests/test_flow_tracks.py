@@ -219,13 +219,38 @@ def test_the_baseline_mpp_share_is_calibrated_on_august_2019(base_run):
     assert abs(enrolled_aug - 12500 * 30 / 31) <= 125, enrolled_aug
 
 
-def test_adult_beds_are_refused_not_silently_ignored(tmp_path):
-    # the beds loop holds a bed over the track's own stay; adult detention's stay is the
-    # credible-fear queue and a drawn length of stay in the network, so a bed count there would
-    # be applied to a one-day stay: refused with a one-line error instead
-    bad = tmp_path / "adult-beds.yaml"
-    bad.write_text("extends: baseline-guatemala-2019\nname: adult-beds\n"
+@pytest.mark.parametrize("seed", [None, 3], ids=["deterministic", "monte_carlo"])
+def test_adult_beds_are_enforced_and_the_overflow_released(tmp_path, seed, base_run):
+    """Adult beds hold a bed for each person's drawn length of stay; when they are full the
+    policy's next line is tried, and here none fits a single adult with a fear claim: released,
+    and counted as released (by month, group and nationality)."""
+    few = tmp_path / "adult-beds.yaml"
+    few.write_text("extends: baseline-guatemala-2019\nname: adult-beds\n"
                    "tracks:\n  capacity:\n    adult_detention:\n"
+                   "      beds: {value: 300, basis: assumed, note: a test}\n")
+    sc = load_scenario(str(few))
+    r = replicate(sc, 0, seed, 1)
+    tr = r.tracks
+    assert tr.adult_beds is not None and (tr.adult_held <= tr.adult_beds).all()
+    assert tr.adult_held.max() == 300                       # they bind
+    base = replicate(base_run.scenario, 0, seed, 1).tracks
+    adult = TRACK_CODES.index("adult_detention")
+    fewer = int((base.track == adult).sum() - (tr.track == adult).sum())
+    assert fewer > 1000
+    rel = OUTCOME_CODES.index("released")
+    single = r.people.group == 0
+    assert int((single & (tr.outcome == rel)).sum()) - int(
+        (single & (base.outcome == rel)).sum()) == fewer
+    # the baseline's beds (ICE's whole FY2019 population) are an upper bound that never binds
+    assert base.adult_beds is not None and base.adult_held.max() < 0.05 * base.adult_beds[0]
+    s = simulate(sc, seed=None).timeseries.filter(pl.col("partner") == "all")
+    assert s["adult_detention_held"].max() <= 300 and (s["adult_detention_beds"] == 300).all()
+
+
+def test_beds_on_a_track_without_a_stay_are_refused(tmp_path):
+    bad = tmp_path / "mpp-beds.yaml"
+    bad.write_text("extends: baseline-guatemala-2019\nname: mpp-beds\n"
+                   "tracks:\n  capacity:\n    mpp:\n"
                    "      beds: {value: 1000, basis: assumed, note: a test}\n")
-    with pytest.raises(ScenarioError, match="beds on track 'adult_detention' are not modelled"):
+    with pytest.raises(ScenarioError, match="beds on track 'mpp' are not modelled"):
         load_scenario(str(bad))
