@@ -65,7 +65,8 @@ def test_simpy_identical_with_family_seats_wait_limit_and_tracks(name):
     assert rep.cap.family_seats[0] is not None
     assert (rep.outcome.transferred[rep.people.group == 1] >= 0).sum() > 200
     tp = track_people(rep.enc, rep.people, rep.pathway)
-    track, held = assign_simpy(sc, tp, _held(sim, rep.people.group == 1, sc.horizon))
+    track, held = assign_simpy(sc, tp, _held(sim, rep.people.group == 1, sc.horizon),
+                               rep.draws.stay)
     bad = np.flatnonzero(track != rep.tracks.track)
     assert len(bad) == 0, f"{len(bad)} people on another track, e.g. {bad[:5]}"
     assert np.array_equal(held, rep.tracks.family_held)

@@ -242,6 +242,16 @@ def _admit(idx: IntArray, allowed: np.ndarray, arrival: IntArray, stay: IntArray
     h = len(beds)
     out = np.zeros(len(idx), bool)
     day = arrival[idx]
+    if int(allowed.sum()) + int(held.max(initial=0)) <= int(beds.min(initial=0)):
+        # the beds cannot fill even if everyone stayed to the end: all are admitted
+        ok = np.flatnonzero(allowed)
+        ends = np.minimum(day[ok] + np.maximum(stay[ok], 1), h)
+        delta = np.zeros(h + 1, dtype=np.int64)
+        np.add.at(delta, day[ok], 1)
+        np.add.at(delta, ends, -1)
+        held += delta.cumsum()[:h]
+        out[ok] = True
+        return out
     bounds = np.searchsorted(day, np.arange(h + 1), side="left")
     for t in range(h):
         lo, hi = bounds[t], bounds[t + 1]
