@@ -268,6 +268,20 @@ class RunResult:
         return {k: sum(r["downstream"].get(k, 0.0) for r in self.per_rep) / len(self.per_rep)
                 for k in keys}
 
+    def transfers_by_month(self) -> list[dict[str, Any]]:
+        """People transferred by month of the flight × partner, and how many of them were
+        family-unit members, mean over replications."""
+        ts = self.timeseries
+        if "transfers_family_units" not in ts.columns:
+            return []
+        per = (ts.filter(pl.col("partner") != "all")
+               .group_by(pl.col("date").dt.strftime("%Y-%m").alias("month"), "partner")
+               .agg(pl.col("transfers").sum(), pl.col("transfers_family_units").sum())
+               .filter(pl.col("transfers") > 0).sort("month", "partner"))
+        k = self.replications
+        return [{"month": m, "partner": p, "transfers": t / k, "family_units": f / k}
+                for m, p, t, f in per.iter_rows()]
+
     def releases(self) -> list[dict[str, Any]]:
         """Released people by month × group × nationality, mean over replications."""
         total: dict[str, float] = {}
