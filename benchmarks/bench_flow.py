@@ -67,7 +67,8 @@ def main() -> None:
         pre = run_simpy(dataclasses.replace(people0, credible_fear=np.zeros(len(tp.arrival),
                                                                             bool)),
                         b.cap, b.draws)
-        track, _held_days = assign_simpy(base, tp, _held(pre, people0.group == 1, base.horizon))
+        track, _held_days = assign_simpy(base, tp, _held(pre, people0.group == 1, base.horizon),
+                                        b.draws.stay)
         people = dataclasses.replace(people0, credible_fear=people0.credible_fear & (
             track == TRACK_CODES.index("adult_detention")))
         return run_simpy(people, b.cap, b.draws), track

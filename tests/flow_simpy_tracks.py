@@ -35,9 +35,10 @@ def _fits(rule: TrackRule, sc: Scenario, day: int, sector: str, nat: str, group:
     return rule.fear is None or rule.fear == fear
 
 
-def assign_simpy(sc: Scenario, p: TrackPeople, aca_family_held: np.ndarray
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """Track per person and families held per day (agreement queue + centres)."""
+def assign_simpy(sc: Scenario, p: TrackPeople, aca_family_held: np.ndarray,
+                 adult_stay: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Track per person and families held per day (agreement queue + centres);
+    ``adult_stay``: each person's days in adult detention (its beds are held that long)."""
     assert sc.tracks is not None
     env = simpy.Environment()
     h, n = sc.horizon, len(p.arrival)
@@ -57,6 +58,8 @@ def assign_simpy(sc: Scenario, p: TrackPeople, aca_family_held: np.ndarray
         return int(np.floor(rate * (day + 1) + 1e-9) - np.floor(rate * day + 1e-9))
 
     def stay(name: str, k: int) -> int:
+        if name == "adult_detention" and adult_stay is not None:
+            return max(int(adult_stay[k]), 1)
         return max(int(stay_days(sc, name, p.group[k:k + 1])[0]), 1)
 
     def hold(name: str, k: int, day: int):

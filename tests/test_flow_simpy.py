@@ -65,7 +65,8 @@ def test_simpy_identical_with_family_seats_wait_limit_and_tracks(name):
     assert rep.cap.family_seats[0] is not None
     assert (rep.outcome.transferred[rep.people.group == 1] >= 0).sum() > 200
     tp = track_people(rep.enc, rep.people, rep.pathway)
-    track, held = assign_simpy(sc, tp, _held(sim, rep.people.group == 1, sc.horizon))
+    track, held = assign_simpy(sc, tp, _held(sim, rep.people.group == 1, sc.horizon),
+                               rep.draws.stay)
     bad = np.flatnonzero(track != rep.tracks.track)
     assert len(bad) == 0, f"{len(bad)} people on another track, e.g. {bad[:5]}"
     assert np.array_equal(held, rep.tracks.family_held)
@@ -119,11 +120,31 @@ def test_track_assignment_equals_simpy_on_random_policies(seed):
     for t in single:
         if t != "family_detention":
             capacity[t] = TrackCapacity(per_day=num(rng.uniform(2, 10)))
+    # adult detention: beds held for each person's own (unequal) stay
+    adult_lines = [r for r in policy.values() if r.track == "adult_detention"]
+    if len(adult_lines) == 1:
+        capacity["adult_detention"] = TrackCapacity(beds=num(rng.integers(10, 60)))
+    else:
+        policy["adult"] = TrackRule(track="adult_detention", basis="test",
+                                    groups=("single_adult",))
+        policy = {k: v for k, v in policy.items()
+                  if v.track != "adult_detention" or k == "adult"}
+        capacity["adult_detention"] = TrackCapacity(beds=num(rng.integers(10, 60)))
+    adult_stay = rng.integers(1, 40, n)
     sc = sc.model_copy(update={"tracks": Tracks(policy=policy, capacity=capacity)})
     aca_held = rng.integers(0, 15, h)
-    track, beds = assign(sc, p, aca_held, None)
-    sim_track, sim_held = assign_simpy(sc, p, aca_held)
+    track, beds = assign(sc, p, aca_held, None, adult_stay=adult_stay)
+    sim_track, sim_held = assign_simpy(sc, p, aca_held, adult_stay)
     assert np.array_equal(track, sim_track)
+    adult = track == TRACK_CODES.index("adult_detention")
+    from safethird.flow.queues import NEVER as _NEVER
+    from safethird.flow.queues import in_stage as _in_stage
+
+    a_held = _in_stage(np.where(adult, p.arrival, _NEVER),
+                       np.where(adult, p.arrival + adult_stay, _NEVER), h)
+    a_beds = round(capacity["adult_detention"].beds.value)
+    assert adult.sum() > 0 and a_held.max() <= a_beds
+    assert a_held.max() == a_beds      # the beds bind in these small random worlds
     fam = track == TRACK_CODES.index("family_detention")
     from safethird.flow.queues import NEVER, in_stage
     from safethird.flow.tracks import stay_days

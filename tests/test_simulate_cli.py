@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,7 +55,16 @@ def test_simulate_writes_the_contract_outputs(tmp_path: Path) -> None:
     assert s["status"] == "published_baseline"
     assert "PUBLISHED BASELINE" in p.stdout and "Published baseline" in html
     assert s["metrics"]["transfers_family_units"]["GT"]["mean"] > 200
-    assert "released by month" in p.stdout and "2019-08" in p.stdout
+    assert "released into the US by month" in p.stdout and "2019-08" in p.stdout
+    # families transferred, month by month, and the months add up to the metric
+    assert "transferred by month" in p.stdout and "2019-12  GT" in p.stdout
+    by_month = s["transfers_by_month"]
+    assert sum(r["family_units"] for r in by_month) == pytest.approx(
+        s["metrics"]["transfers_family_units"]["GT"]["mean"])
+    assert sum(r["transfers"] for r in by_month) == pytest.approx(
+        s["metrics"]["transfers"]["GT"]["mean"])
+    assert all(r["family_units"] == 0 for r in by_month if r["month"] < "2019-12")
+    assert {"adult_detention_held", "adult_detention_beds"} <= set(ts.columns)
     for c in s["checks"]:
         assert {"model_mean", "published", "tolerance", "gap", "source", "independence",
                 "verdict"} <= set(c)

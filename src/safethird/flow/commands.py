@@ -121,6 +121,7 @@ def register(app: typer.Typer) -> None:
         banner = ("PUBLISHED BASELINE" if summ["status"] == "published_baseline" else
                   "COUNTERFACTUAL — not what happened")
         typer.echo(f"{sc.name}: {banner}")
+        _print_transfers(summ)
         _print_releases(summ)
         typer.echo("model against published figures:")
         for c in summ["checks"]:
@@ -199,6 +200,17 @@ def _print_compare(summaries: dict[str, dict]) -> None:
                    "directly comparable")
 
 
+def _print_transfers(summ: dict) -> None:
+    rows = summ.get("transfers_by_month", [])
+    if not rows:
+        return
+    typer.echo("transferred by month (people; mean over replications):")
+    for r in rows:
+        fam = r["family_units"]
+        typer.echo(f"  {r['month']}  {r['partner']}  {r['transfers']:>7,.0f}  (family_unit "
+                   f"{fam:,.0f}, single_adult {r['transfers'] - fam:,.0f})")
+
+
 def _print_releases(summ: dict) -> None:
     by_month: dict[str, dict[str, float]] = {}
     for r in summ.get("releases", []):
@@ -206,7 +218,7 @@ def _print_releases(summ: dict) -> None:
         by_month[r["month"]][r["group"]] += r["released"]
     if not by_month:
         return
-    typer.echo("released by month (people; mean over replications):")
+    typer.echo("released into the US by month (people; mean over replications):")
     for month, by in sorted(by_month.items()):
         parts = ", ".join(f"{g} {v:,.0f}" for g, v in sorted(by.items()))
         typer.echo(f"  {month}  {sum(by.values()):>9,.0f}  ({parts})")

@@ -135,6 +135,7 @@ def summary(result: RunResult) -> dict[str, Any]:
         "metrics": result.metrics, "published": pub,
         "checks": [check_value(c, result) for c in sc.checks],
         "releases": result.releases(),
+        "transfers_by_month": result.transfers_by_month(),
         "downstream": result.downstream(),
         "intervals": ("over replications (counts); over every transferee of every "
                       "replication (waits)") if result.replications > 1 else

@@ -188,15 +188,14 @@ class Tracks(_Model):
         # policy does not state (line order, or arrival order?): a track with a capacity has
         # one line; several lines of a track each take their own `per_day`
         for name, cap in self.capacity.items():
-            # beds are a stock held over a stay: only where the stay is the track's own (the
-            # Flores limit, or a stated stay). Adult detention's stay is the credible-fear queue
-            # and the drawn length of stay in flow/network.py, which the beds loop does not see
+            # beds are a stock held over a stay: only where a track has a stay (the Flores
+            # limit, the drawn length of stay of adult detention, or a stated stay)
             stay = self.outcomes.get(name)
-            if cap.beds is not None and name != "family_detention" and (
+            if cap.beds is not None and name not in ("family_detention", "adult_detention") and (
                     stay is None or stay.stay_days is None):
                 raise ValueError(f"beds on track {name!r} are not modelled: beds hold people "
-                                 "over a stay, and only family_detention or a track with "
-                                 "outcomes.stay_days has one (docs/simulation.md, adult beds)")
+                                 "over a stay, and only family_detention, adult_detention or a "
+                                 "track with outcomes.stay_days has one (docs/simulation.md)")
             lines = [k for k, r in self.policy.items() if r.track == name]
             if (cap.beds is not None or cap.per_day is not None) and len(lines) > 1:
                 raise ValueError(f"track {name!r} has a capacity: give it one policy line, "

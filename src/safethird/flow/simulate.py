@@ -35,6 +35,7 @@ from safethird.flow.tracks import (
     TRACK_CODES,
     TrackPeople,
     TrackResult,
+    adult_beds,
     assign,
     month_of,
 )
@@ -114,11 +115,22 @@ def network(sc: Scenario, people: PeopleArrays, cap: Capacities, draws: Draws,
                       draws.stay[idx], draws.domestic)
     pre = run_network(sub, cap, sub_draws)
     fam_held = _held(pre, sub.group == 1, sc.horizon)
-    track, beds = assign(sc, tp, fam_held, rng)
+    track, beds = assign(sc, tp, fam_held, rng, adult_stay=draws.stay)
     adult = track == TRACK_CODES.index("adult_detention")
     people = replace(people, credible_fear=people.credible_fear & adult)
     out = run_network(people, cap, draws)
     det_enter, det_left = out.stages["detention"]
+    adult_held = in_stage(np.where(adult, det_enter, NEVER), np.where(adult, det_left, NEVER),
+                          sc.horizon)
+    a_beds = adult_beds(sc)
+    if a_beds is not None and (adult_held > a_beds).any():
+        # beds were held for the drawn stay; only a credible-fear queue slower than that stay
+        # keeps someone longer, and the model does not say who then leaves: refuse the run
+        day = int(np.argmax(adult_held > a_beds))
+        raise ValueError(f"adult beds exceeded on {sc.date(day)} ({adult_held[day]} held, "
+                         f"{a_beds[day]} beds): the credible-fear queue held people past "
+                         "their length of stay; give the credible-fear interviews more "
+                         "capacity or the track fewer admissions")
     ts_left = out.stages["threshold_screening"][1]
     fl_enter, fl_left = out.stages["transfer"]
     aca_left = np.where(fl_enter != NEVER, fl_left, ts_left)
@@ -128,7 +140,7 @@ def network(sc: Scenario, people: PeopleArrays, cap: Capacities, draws: Draws,
     fam = track == TRACK_CODES.index("family_detention")
     held = _held(out, people.group == 1, sc.horizon) + in_stage(
         np.where(fam, people.arrival, NEVER), np.where(fam, leave, NEVER), sc.horizon)
-    return out, TrackResult(track, leave, outcome, beds, held)
+    return out, TrackResult(track, leave, outcome, beds, held, a_beds, adult_held)
 
 
 def _held(out: Outcome, family: np.ndarray, horizon: int) -> np.ndarray:
@@ -256,6 +268,20 @@ class RunResult:
         return {k: sum(r["downstream"].get(k, 0.0) for r in self.per_rep) / len(self.per_rep)
                 for k in keys}
 
+    def transfers_by_month(self) -> list[dict[str, Any]]:
+        """People transferred by month of the flight × partner, and how many of them were
+        family-unit members, mean over replications."""
+        ts = self.timeseries
+        if "transfers_family_units" not in ts.columns:
+            return []
+        per = (ts.filter(pl.col("partner") != "all")
+               .group_by(pl.col("date").dt.strftime("%Y-%m").alias("month"), "partner")
+               .agg(pl.col("transfers").sum(), pl.col("transfers_family_units").sum())
+               .filter(pl.col("transfers") > 0).sort("month", "partner"))
+        k = self.replications
+        return [{"month": m, "partner": p, "transfers": t / k, "family_units": f / k}
+                for m, p, t, f in per.iter_rows()]
+
     def releases(self) -> list[dict[str, Any]]:
         """Released people by month × group × nationality, mean over replications."""
         total: dict[str, float] = {}
@@ -306,6 +332,10 @@ def track_timeseries(sc: Scenario, rep: Replication) -> pl.DataFrame:
             cols["family_detention_held"] = tr.family_held
             cols["family_detention_beds"] = (tr.family_beds if tr.family_beds is not None
                                              else np.full(h, -1))
+            cols["adult_detention_held"] = (tr.adult_held if tr.adult_held is not None
+                                            else np.zeros(h))
+            cols["adult_detention_beds"] = (tr.adult_beds if tr.adult_beds is not None
+                                            else np.full(h, -1))
         frames.append(pl.DataFrame({"date": dates, "partner": [label] * h}
                                    | {k: np.asarray(v).astype(np.int64)
                                       for k, v in cols.items()}))

@@ -20,9 +20,12 @@ A person no line fits, or whose lines are all full, is released: release is a co
 never a silent remainder.
 
 Capacities: ``per_day`` admissions a day (a FIFO rank within the day), ``beds`` a stock (a loop
-over days, never over people: admissions on day t are the first ``beds - held(t)`` who fit).
-Family-detention beds are shared with the families the agreement holds awaiting a flight (held
-first: the agreement's queue is computed before the policy).
+over days, never over people: admissions on day t are the longest FIFO prefix of those who fit
+whose stays, added to the stock already held, stay within the beds on every day). Family-
+detention beds are shared with the families the agreement holds awaiting a flight (held first:
+the agreement's queue is computed before the policy). Adult-detention beds are held for each
+person's drawn length of stay (``Draws.stay``); when they are full the next line that fits is
+tried, and a person no line takes is released.
 """
 
 from __future__ import annotations
@@ -84,6 +87,8 @@ class TrackResult:
     outcome: IntArray        # index into OUTCOME_CODES once left (-1: still on the track)
     family_beds: IntArray | None   # family-detention beds per day (None: not a constraint)
     family_held: IntArray          # families held per day (agreement queue + centres)
+    adult_beds: IntArray | None = None   # adult-detention beds per day (None: no constraint)
+    adult_held: IntArray | None = None   # people held on the adult-detention track per day
 
 
 def _fits(rule: TrackRule, p: TrackPeople, sc: Scenario, todo: np.ndarray) -> np.ndarray:
@@ -165,9 +170,11 @@ def stay_days(sc: Scenario, track: str, group: IntArray) -> IntArray:
 
 
 def assign(sc: Scenario, p: TrackPeople, aca_family_held: IntArray,
-           rng: np.random.Generator | None) -> tuple[IntArray, IntArray | None]:
+           rng: np.random.Generator | None, adult_stay: IntArray | None = None
+           ) -> tuple[IntArray, IntArray | None]:
     """The track of every person (``TRACK_CODES`` index) under the policy and capacities;
-    and the family beds per day (None: not a constraint)."""
+    and the family beds per day (None: not a constraint). ``adult_stay``: each person's days
+    on the adult-detention track (needed when that track has beds)."""
     assert sc.tracks is not None
     h, n = sc.horizon, len(p.arrival)
     code = {t: i for i, t in enumerate(TRACK_CODES)}
@@ -204,8 +211,13 @@ def assign(sc: Scenario, p: TrackPeople, aca_family_held: IntArray,
             rank = rank - np.concatenate([[0], np.cumsum(take)])[first]
             take &= rank < left[p.arrival[idx]]
         if name in beds_of:
-            take &= _admit(idx, take, p.arrival, stay_days(sc, name, p.group[idx]),
-                           beds_of[name], held[name])
+            if name == "adult_detention":
+                if adult_stay is None:
+                    raise ValueError("adult beds need each person's length of stay")
+                stay = adult_stay[idx]
+            else:
+                stay = stay_days(sc, name, p.group[idx])
+            take &= _admit(idx, take, p.arrival, stay, beds_of[name], held[name])
         if name in per_day_left:
             # what this line used is no longer there for the next line of the same track
             used = np.bincount(p.arrival[idx[take]], minlength=h)[:h]
@@ -215,13 +227,31 @@ def assign(sc: Scenario, p: TrackPeople, aca_family_held: IntArray,
     return track, beds_of.get("family_detention")
 
 
+def adult_beds(sc: Scenario) -> IntArray | None:
+    """Adult-detention beds per day (None: not a constraint)."""
+    cap = None if sc.tracks is None else sc.tracks.capacity.get("adult_detention")
+    if cap is None or cap.beds is None:
+        return None
+    return np.full(sc.horizon, round(cap.beds.value), dtype=np.int64)
+
+
 def _admit(idx: IntArray, allowed: np.ndarray, arrival: IntArray, stay: IntArray,
            beds: IntArray, held: IntArray) -> np.ndarray:
-    """Admit, day by day, the first who fit up to the beds free over their whole stay;
-    ``held`` (the stock per day) is updated in place."""
+    """Admit, day by day, the longest FIFO prefix of those who fit whose stays keep the stock
+    within the beds on every day of them; ``held`` (the stock per day) is updated in place."""
     h = len(beds)
     out = np.zeros(len(idx), bool)
     day = arrival[idx]
+    if int(allowed.sum()) + int(held.max(initial=0)) <= int(beds.min(initial=0)):
+        # the beds cannot fill even if everyone stayed to the end: all are admitted
+        ok = np.flatnonzero(allowed)
+        ends = np.minimum(day[ok] + np.maximum(stay[ok], 1), h)
+        delta = np.zeros(h + 1, dtype=np.int64)
+        np.add.at(delta, day[ok], 1)
+        np.add.at(delta, ends, -1)
+        held += delta.cumsum()[:h]
+        out[ok] = True
+        return out
     bounds = np.searchsorted(day, np.arange(h + 1), side="left")
     for t in range(h):
         lo, hi = bounds[t], bounds[t + 1]
@@ -231,12 +261,18 @@ def _admit(idx: IntArray, allowed: np.ndarray, arrival: IntArray, stay: IntArray
         if len(ok) == 0:
             continue
         # a bed must be free on every day of the stay (the agreement's families, held first,
-        # may need it later in the stay); stays on a track are equal within a day
-        span = min(t + max(int(stay[ok].max()), 1), h)
-        free = int((beds[t:span] - held[t:span]).min())
-        if free <= 0:
+        # may need it later in the stay); with unequal stays the first k fit when, on each
+        # day u, the k's stays still running there fit in what is free on u
+        s_ok = np.maximum(stay[ok], 1)
+        span = min(t + int(s_ok.max()), h)
+        free = beds[t:span] - held[t:span]
+        if free[0] <= 0:
             continue
-        chosen = ok[:free]
+        running = np.cumsum(s_ok[:, None] > np.arange(span - t)[None, :], axis=0)
+        k = int((running <= free[None, :]).all(axis=1).sum())
+        if k == 0:
+            continue
+        chosen = ok[:k]
         # each admitted person holds a bed on days t .. t + stay - 1 (at least the day itself)
         ends = np.minimum(t + np.maximum(stay[chosen], 1), h)
         delta = np.zeros(h + 1, dtype=np.int64)

@@ -9,9 +9,17 @@ and by sector, and by group for the El Paso and Rio Grande Valley sectors; port 
 What is not published, and how the cells between the margins are filled: a joint cell unknown
 from the tables (e.g. Mexican single adults in the Tucson sector) is allocated in proportion to
 the margins it must add up to (independence), rounded so that every published margin still holds
-exactly (``controlled_rounding``). Port (OFO) encounters of Guatemala, Mexico and others who are
-not family units are split between children and single adults in the proportion of the Honduran
-and Salvadoran port cells of the month (no port table by group is bundled). Ports have no sector;
+exactly (``controlled_rounding``). The one exception is citizenship × Border Patrol sector: CBP
+publishes it by fiscal year (``usbp_sector_citizenship_fy.csv``), and independence would put
+Hondurans where Mexicans cross (FY2020: 5,900 in El Paso against the published 3,976, 9,500 in
+the Rio Grande Valley against 17,725). Each month's citizenship × sector table within a group is
+fitted to the month's margins and, summed over the year, to the published annual table
+(three-way iterative proportional fitting, ``_fitted_sectors``), then rounded to the month's
+margins: the monthly tables hold exactly, the annual one to within rounding.
+
+Port (OFO) encounters of Guatemala, Mexico and others who are not family units are split
+between children and single adults in the proportion of the Honduran and Salvadoran port cells
+of the month (no port table by group is bundled). Ports have no sector;
 their state is taken in proportion to the citizenship's Border Patrol states that month.
 """
 
@@ -23,7 +31,12 @@ from functools import cache
 import numpy as np
 import polars as pl
 
-from safethird.population.statistics import encounter_margins, monthly_encounters
+from safethird.population.statistics import (
+    encounter_margins,
+    fiscal_year,
+    monthly_encounters,
+    sector_citizenship,
+)
 
 GROUPS = ("single_adult", "family_unit", "unaccompanied_child")
 COMPONENTS = ("usbp", "ofo")
@@ -84,6 +97,65 @@ def controlled_rounding(rows: Sequence[int], cols: Sequence[int],
     return table
 
 
+def rake(seed: np.ndarray, rows: Sequence[float], cols: Sequence[float],
+         iterations: int = 200, tol: float = 1e-9) -> np.ndarray:
+    """Iterative proportional fitting: the table closest to ``seed`` (same odds ratios) with
+    the given row and column sums. A zero in the seed stays zero."""
+    t = np.asarray(seed, dtype=np.float64).copy()
+    r, c = np.asarray(rows, np.float64), np.asarray(cols, np.float64)
+    for _ in range(iterations):
+        rs = t.sum(axis=1)
+        t *= np.divide(r, rs, out=np.zeros_like(r), where=rs > 0)[:, None]
+        cs = t.sum(axis=0)
+        t *= np.divide(c, cs, out=np.zeros_like(c), where=cs > 0)[None, :]
+        if np.abs(t.sum(axis=1) - r).max() <= tol * max(1.0, r.sum()):
+            break
+    return t
+
+
+def round_to_margins(fitted: np.ndarray, rows: Sequence[int], cols: Sequence[int]
+                     ) -> np.ndarray:
+    """Whole numbers with exactly the given row and column sums, close to ``fitted``: rows are
+    rounded one at a time (largest first, so the last row, which takes what is left, is a small
+    one) by largest remainder, never above the column sums still open."""
+    rows_a, cols_a = np.asarray(rows, np.int64), np.asarray(cols, np.int64).copy()
+    if rows_a.sum() != cols_a.sum():
+        raise ValueError(f"row sums {rows_a.sum()} and column sums {cols_a.sum()} differ")
+    table = np.zeros(fitted.shape, dtype=np.int64)
+    order = sorted(range(len(rows_a)), key=lambda i: -rows_a[i])
+    for i in order[:-1]:
+        w = np.where(cols_a > 0, np.maximum(fitted[i], 0.0), 0.0)
+        if w.sum() <= 0:
+            w = cols_a.astype(np.float64)
+        exact = rows_a[i] * w / w.sum() if w.sum() > 0 else w
+        base = np.minimum(np.floor(exact + 1e-9).astype(np.int64), cols_a)
+        rest = np.where(base < cols_a, exact - base, -1.0)
+        while base.sum() < rows_a[i]:
+            room = np.flatnonzero(base < cols_a)
+            k = room[np.argmax(rest[room])]
+            base[k] += 1
+            rest[k] = -1.0 if base[k] >= cols_a[k] else rest[k] - 1.0
+        table[i] = base
+        cols_a -= base
+    table[order[-1]] = cols_a
+    if table[order[-1]].sum() != rows_a[order[-1]] or (table < 0).any():
+        raise ValueError("margins cannot be met")
+    return table
+
+
+@cache
+def _sector_seed(fy: int) -> np.ndarray:
+    """The published citizenship × sector table of fiscal year ``fy`` (rows CITIZENSHIPS,
+    columns SECTOR_STATE's order)."""
+    t = sector_citizenship().filter(pl.col("period") == f"FY{fy}")
+    if t.height == 0:
+        raise LookupError(f"no published citizenship × sector table for FY{fy}")
+    look = {(c, s): n for c, s, n in t.select("citizenship", "sector", "apprehensions")
+            .iter_rows()}
+    return np.array([[look[(c, s)] for s in SECTOR_STATE] for c in CITIZENSHIPS],
+                    dtype=np.float64)
+
+
 def _margin(m: pl.DataFrame, dimension: str, value: str, component: str) -> int:
     hit = m.filter((pl.col("dimension") == dimension) & (pl.col("value") == value)
                    & (pl.col("component") == component))
@@ -92,7 +164,10 @@ def _margin(m: pl.DataFrame, dimension: str, value: str, component: str) -> int:
     return int(hit["encounters"][0])
 
 
-def _month_cells(month: str, detail: pl.DataFrame, m: pl.DataFrame) -> list[tuple]:
+def _month_margins(month: str, detail: pl.DataFrame, m: pl.DataFrame
+                   ) -> tuple[dict[tuple[str, str, str], int], np.ndarray]:
+    """The month's counts by citizenship × group × component, and its Border Patrol
+    sector × group table."""
     cell = {(r["citizenship"], r["group"], r["component"]): r["encounters"]
             for r in detail.iter_rows(named=True)}
     total = {c: _margin(m, "total", "all", c) for c in COMPONENTS}
@@ -158,10 +233,57 @@ def _month_cells(month: str, detail: pl.DataFrame, m: pl.DataFrame) -> list[tupl
     col_open = g_usbp - sec_group.sum(axis=0)
     sec_group[rest] = controlled_rounding(
         [_margin(m, "sector", sectors[i], "usbp") for i in rest], col_open)
+    return counts, sec_group
+
+
+def _group_rows(counts: dict[tuple[str, str, str], int], g: str) -> list[int]:
+    return [counts[(k, g, "usbp")] for k in CITIZENSHIPS]
+
+
+@cache
+def _fitted_sectors(fy: int) -> dict[tuple[str, int], np.ndarray]:
+    """Per month of fiscal year ``fy`` and group: the citizenship × sector table (real-valued)
+    with the month's margins whose sum over the year is CBP's annual citizenship × sector table
+    (three-way iterative proportional fitting, starting from the annual table in every month).
+
+    The annual table's Mexican count is not the model's (the model's Border Patrol Mexicans are
+    the dashboard total less a port share), so Mexico and 'other' are first fitted to the model's
+    yearly totals within each sector's published residual; Honduras, El Salvador and Guatemala
+    are the published numbers as they stand."""
+    detail, margins = monthly_encounters(), encounter_margins()
+    months = [mo for mo in sorted(detail["month"].unique().to_list()) if fiscal_year(mo) == fy]
+    per = {mo: _month_margins(mo, detail.filter(pl.col("month") == mo),
+                              margins.filter(pl.col("month") == mo)) for mo in months}
+    keys = [(mo, j) for mo in months for j in range(len(GROUPS))]
+    rows = np.array([_group_rows(per[mo][0], GROUPS[j]) for mo, j in keys], dtype=np.float64)
+    cols = np.array([per[mo][1][:, j] for mo, j in keys], dtype=np.float64)
+    annual = _sector_seed(fy).copy()
+    mo_ot = [CITIZENSHIPS.index("MX"), CITIZENSHIPS.index("OTHER")]
+    named = [i for i in range(len(CITIZENSHIPS)) if i not in mo_ot]
+    residual = cols.sum(axis=0) - annual[named].sum(axis=0)
+    annual[mo_ot] = rake(annual[mo_ot], rows.sum(axis=0)[mo_ot], residual)
+    t = np.broadcast_to(annual, (len(keys), *annual.shape)).copy()
+    for _ in range(100):
+        rs = t.sum(axis=2)
+        t *= np.divide(rows, rs, out=np.zeros_like(rows), where=rs > 0)[:, :, None]
+        cs = t.sum(axis=1)
+        t *= np.divide(cols, cs, out=np.zeros_like(cols), where=cs > 0)[:, None, :]
+        ys = t.sum(axis=0)
+        t *= np.divide(annual, ys, out=np.zeros_like(annual), where=ys > 0)[None, :, :]
+        if np.abs(t.sum(axis=2) - rows).max() < 1e-6 and np.abs(t.sum(axis=1) - cols).max() < 1e-6:
+            break
+    return {k: t[i] for i, k in enumerate(keys)}
+
+
+def _month_cells(month: str, detail: pl.DataFrame, m: pl.DataFrame) -> list[tuple]:
+    counts, sec_group = _month_margins(month, detail, m)
+    sectors = list(SECTOR_STATE)
+    fitted = _fitted_sectors(fiscal_year(month))
     out = []
     for j, g in enumerate(GROUPS):
         cits = list(CITIZENSHIPS)
-        t = controlled_rounding([counts[(k, g, "usbp")] for k in cits], sec_group[:, j])
+        rows_g = _group_rows(counts, g)
+        t = round_to_margins(fitted[(month, j)], rows_g, sec_group[:, j])
         for i, k in enumerate(cits):
             for s_i, s in enumerate(sectors):
                 if t[i, s_i]:

@@ -47,6 +47,14 @@ def encounter_margins() -> pl.DataFrame:
 
 
 @cache
+def sector_citizenship() -> pl.DataFrame:
+    """Border Patrol Southwest border apprehensions by fiscal year × citizenship × sector (CBP's
+    annual table; ``OTHER`` is the table's total less the four named citizenships)."""
+    return _read_csv("usbp_sector_citizenship_fy.csv",
+                     schema_overrides={"apprehensions": pl.Int64})
+
+
+@cache
 def credible_fear() -> pl.DataFrame:
     return _read_csv("credible_fear.csv", schema_overrides={
         "referrals": pl.Int64, "completions": pl.Int64, "fear_established": pl.Int64})
