@@ -30,16 +30,17 @@ def _compare(records: list[dict], variant: str | None = None, exact: int = 400) 
     first ``exact`` records (``decide`` costs milliseconds a case)."""
     r = rules(variant)
     frame = facts.records_to_frame(records, ("GT", "HN", "SV"))
-    out = decide_frame(frame, variant=variant, keep_clauses=True).collect()
     names = list(r.nodes)
-    table = out.select(names + OUTCOME_COLUMNS).rows()
+    clauses = decide_frame(frame, variant=variant, keep_clauses=True, exact_rows=False
+                           ).select(names).collect().rows()
+    outcomes = decide_frame(frame.head(exact), variant=variant).select(OUTCOME_COLUMNS
+                                                                       ).collect().rows()
+    table = [c + o for c, o in zip(clauses, outcomes, strict=False)] + clauses[exact:]
     checked = 0
     for k, (record, row) in enumerate(zip(records, table, strict=True)):
         _, ev = evaluate_record(r, record, record["as_of"])
         per_case = [ev.value(r.nodes[n]) for n in names]
-        if k >= exact:
-            row = row[:len(names)]
-        else:
+        if k < exact:
             d = decide(record, variant=variant, explain=False)
             aca, tb = d.findings["aca"], d.findings["transit_bar"]
             per_case += [aca.status, aca.reason, aca.partner, tb.status, tb.reason, d.pathway]

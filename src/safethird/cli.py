@@ -11,7 +11,7 @@ import datetime as dt
 import json
 import sys
 from enum import StrEnum
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -70,6 +70,27 @@ BatchAsOf = Annotated[str | None, typer.Option(
     "with an as_of of their own unless --as-of-from-rows.")]
 VariantOpt = Annotated[str | None, typer.Option("--variant", help="Policy variant(s), comma "
                                                 "separated (see `safethird variants`).")]
+AssumeOpt = Annotated[list[str] | None, typer.Option(
+    "--assume", metavar="FACT=VALUE", help="Fill an unknown fact with a stated value "
+    "(repeatable; a known fact is never changed); each one used is listed in the output.")]
+AssumeSetOpt = Annotated[list[str] | None, typer.Option(
+    "--assume-set", metavar="NAME", help="A named set of stated assumptions (repeatable): "
+    "intake-table, no-fear-of-partner (docs/law.md).")]
+
+
+def _assumptions(pairs: list[str] | None, sets: list[str] | None) -> dict[str, Any]:
+    """--assume-set then --assume (a pair given by hand wins over a set's)."""
+    from safethird.assume import coerce, expand_set, parse_pairs
+
+    try:
+        out: dict[str, Any] = {}
+        for name in sets or []:
+            out |= expand_set(name)
+        out |= parse_pairs(pairs or [])
+        coerce(out)  # every value checked before anything is decided
+    except CaseError as exc:
+        fail(str(exc))
+    return out
 
 
 @app.command()
@@ -83,6 +104,11 @@ def decide(
     detail: Annotated[Detail, typer.Option(
         "--detail", help="summary (the answer and what is open) or full (every clause of the "
         "trace with the facts that decided it); text, markdown and html")] = Detail.summary,
+    assume: AssumeOpt = None,
+    assume_set: AssumeSetOpt = None,
+    identity: Annotated[bool, typer.Option(
+        "--identity", help="Let 'what would change the outcome' change identity facts too "
+        "(nationality, the countries of the route).")] = False,
 ) -> None:
     """Decide one case: findings, pathway, reasons with citations, missing facts and
     counterfactuals."""
@@ -90,9 +116,11 @@ def decide(
 
     day = _parse_date(as_of, "--as-of")
     variant = _variant(variant)
+    assumed = _assumptions(assume, assume_set)
     try:
         facts = load_case_file(case)
-        determination = decide_case(facts, as_of=day, variant=variant)
+        determination = decide_case(facts, as_of=day, variant=variant, assume=assumed,
+                                    identity=identity)
     except CaseError as exc:
         fail(str(exc))
     if format is Format.json:
@@ -128,6 +156,11 @@ def batch(
         "--dask 1,000,000 per partition).")] = None,
     threads: Annotated[int | None, typer.Option(
         "--threads", min=1, help="Chunks decided at once (default: one per core).")] = None,
+    assume: AssumeOpt = None,
+    assume_set: AssumeSetOpt = None,
+    with_missing: Annotated[bool, typer.Option(
+        "--with-missing", help="Add each row's missing facts, ranked (column missing_facts; "
+        "slower: the rows left open are searched in full).")] = False,
 ) -> None:
     """Decide many cases; every input row ends up in OUT or in the errors file (one line per
     problem, with the row and the file's line). Exit status 0: every row decided; 1: some rows
@@ -138,6 +171,9 @@ def batch(
 
     day = _parse_date(as_of, "--as-of")
     variant = _variant(variant)
+    assumed = _assumptions(assume, assume_set)
+    if dask and (assumed or with_missing):
+        fail("--assume, --assume-set and --with-missing are not available with --dask yet")
     try:
         if dask:
             from safethird.batch.distributed import run_on_dask
@@ -149,7 +185,7 @@ def batch(
             result = run_batch(inp, out, as_of=day, variant=variant, errors=errors,
                                quiet=quiet, chunk_rows=chunk_rows or 250_000,
                                threads=threads, as_of_from_rows=as_of_from_rows,
-                               overwrite=overwrite)
+                               overwrite=overwrite, assume=assumed, with_missing=with_missing)
     except (UnusableInput, RefusedOutput, CaseError, OSError) as exc:
         fail(str(exc))
     if not quiet:

@@ -24,7 +24,7 @@ from safethird.law.variants import apply_variants, parse_variants
 from safethird.logic import exact
 from safethird.logic import questions as questions_mod
 from safethird.logic.compile import Program, compile_rules
-from safethird.logic.evaluate import Evaluation, clause_trace, fact_values
+from safethird.logic.evaluate import Evaluation, add_years, clause_trace, fact_values
 from safethird.logic.expr import Clause, Expr, Quantifier
 from safethird.logic.finding import (
     APPLIES,
@@ -368,6 +368,9 @@ def possible(record: dict[str, Any], as_of: dt.date) -> bool:
     born = record.get("birth_date")
     if born is not None and (born > as_of or (arrived is not None and born > arrived)):
         return False
+    if born is not None and arrived is not None and record.get("unaccompanied_child") and \
+            add_years(born, 18) <= arrived:
+        return False  # a child is under 18 (6 U.S.C. 279(g)(2)): not an adult's finding
     if arrived is not None:
         if arrived > as_of:
             return False
@@ -420,8 +423,14 @@ def _problem(r: Rules) -> exact.Problem:
         return tuple(out)
 
     del names
+    monotone = compile_rules(r.nodes, monotone=True)
+
+    def trace(record: dict[str, Any], as_of: dt.date,
+              given: Mapping[str, Any] | None = None) -> Any:
+        return monotone.waits_on(record, as_of, given)
+
     return exact.Problem(r.nodes, evaluate, outcome, tuple(decisive), tuple(parts), possible,
-                         fixed=fixed, order=tuple(order))
+                         trace, fixed=fixed, order=tuple(order))
 
 
 @dataclass

@@ -9,11 +9,11 @@ import shutil
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import polars as pl
 from polars.io.plugins import register_io_source
@@ -30,6 +30,7 @@ from safethird.batch.read import (
 )
 from safethird.batch.validate import check_columns, error_frame, validate
 from safethird.decide import decide_frame, rules
+from safethird.facts import COLUMNS
 from safethird.law.data import Law
 
 SUMMARY_KEYS = ["pathway", "aca.reason", "transit_bar.reason", "clp.reason", "warnings"]
@@ -49,6 +50,10 @@ OUTPUT_SCHEMA: dict[str, pl.DataType] = {
     "transit_bar.citation": pl.String(), "clp.status": pl.String(), "clp.reason": pl.String(),
     "clp.citation": pl.String(), "pathway": pl.String(),
     "warnings": pl.String(),  # measures / codes warned of, ';'-joined (CONTRACT.md section 5)
+    # the facts filled by a stated assumption on this row (';'-joined; null: none needed)
+    "assumptions": pl.String(),
+    # with --with-missing: the row's missing facts, ranked, ';'-joined (else null)
+    "missing_facts": pl.String(),
 }
 
 
@@ -60,8 +65,32 @@ def output_columns(variant_label: str | None, law_version: str) -> list[pl.Expr]
             for name, dtype in OUTPUT_SCHEMA.items()]
 
 
+def fill_assumptions(valid: pl.DataFrame, assume: Mapping[str, Any]) -> pl.DataFrame:
+    """The stated assumptions filled into the unknown cells of their columns, with the
+    ``assumptions`` column naming, per row, the facts filled (a known cell is never changed)."""
+    if not assume:
+        return valid.with_columns(pl.lit(None, dtype=pl.String).alias("assumptions"))
+    from safethird.assume import coerce
+
+    values = coerce(assume)
+    used, fills = [], []
+    for path, value in values.items():
+        col = path
+        if col not in valid.columns:
+            valid = valid.with_columns(pl.lit(None, dtype=COLUMNS.get(col, pl.Boolean()))
+                                       .alias(col))
+        used.append(pl.when(pl.col(col).is_null()).then(pl.lit(path)))
+        fills.append(pl.col(col).fill_null(pl.lit(value, dtype=valid.schema[col])))
+    return valid.with_columns(
+        pl.concat_str(used, separator=";", ignore_nulls=True).alias("assumptions")
+    ).with_columns(fills).with_columns(
+        pl.when(pl.col("assumptions") == "").then(None).otherwise(pl.col("assumptions"))
+        .alias("assumptions"))
+
+
 def decide_chunk(raw: pl.DataFrame, *, as_of: dt.date | None, variant: str | None,
-                 law: Law | None, table: bool = False, as_of_from_rows: bool = False
+                 law: Law | None, table: bool = False, as_of_from_rows: bool = False,
+                 assume: Mapping[str, Any] | None = None, with_missing: bool = False
                  ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(determinations, errors) for one chunk of raw rows, duplicate ids not yet flagged
     (a pure function of the chunk: chunks can be decided in parallel). ``as_of`` (default
@@ -71,18 +100,24 @@ def decide_chunk(raw: pl.DataFrame, *, as_of: dt.date | None, variant: str | Non
     partners = tuple(a.partner for a in r.law.agreements)
     valid, errors = validate(raw, as_of or dt.date.today(), partners, table=table,
                              as_of_from_rows=as_of_from_rows)
-    decided = decide_frame(valid, variant=variant, law=law).select(
+    valid = fill_assumptions(valid, assume or {})
+    decided = decide_frame(valid, variant=variant, law=law, with_missing=with_missing)
+    if not with_missing:
+        decided = decided.with_columns(pl.lit(None, dtype=pl.String).alias("missing_facts"))
+    decided = decided.select(
         output_columns(",".join(r.law.variants) or None, r.law.version)).collect()
     return decided, errors
 
 
 def decide_rows(raw: pl.DataFrame, *, as_of: dt.date | None, variant: str | None,
                 law: Law | None, duplicates: Duplicates | KnownDuplicates,
-                table: bool = False, as_of_from_rows: bool = False
+                table: bool = False, as_of_from_rows: bool = False,
+                assume: Mapping[str, Any] | None = None, with_missing: bool = False
                 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """``decide_chunk`` then the duplicate-id check, for chunks taken in input order."""
     decided, errors = decide_chunk(raw, as_of=as_of, variant=variant, law=law, table=table,
-                                   as_of_from_rows=as_of_from_rows)
+                                   as_of_from_rows=as_of_from_rows, assume=assume,
+                                   with_missing=with_missing)
     decided, dup_errors = duplicates.split(ids_of(raw), decided)
     return decided, pl.concat([errors, dup_errors])
 
@@ -204,6 +239,8 @@ class BatchResult:
     as_of: dt.date | None = None  # the command's date (--as-of, else today)
     as_of_from_rows: bool = False  # whether a row's own as_of won over it
     as_of_counts: dict[dt.date, int] = field(default_factory=dict)  # rows decided per date
+    rows_assumed: int = 0  # rows decided with at least one stated assumption filled in
+    assumed: dict[str, Any] = field(default_factory=dict)  # the assumptions stated
 
     @property
     def exit_status(self) -> int:
@@ -242,7 +279,8 @@ def run_batch(inp: str | Path, out: str | Path, *, as_of: dt.date | None = None,
               variant: str | None = None, errors: str | Path | None = None,
               quiet: bool = False, chunk_rows: int = 250_000, law: Law | None = None,
               threads: int | None = None, as_of_from_rows: bool = False,
-              overwrite: bool = False) -> BatchResult:
+              overwrite: bool = False, assume: Mapping[str, Any] | None = None,
+              with_missing: bool = False) -> BatchResult:
     """Decide every row of ``inp`` into ``out``. Chunks are read, validated and decided on
     ``threads`` worker threads (default: one per core; Polars and NumPy release the GIL while
     they work) while, in input order, duplicate ids are flagged, every input row is checked
@@ -261,7 +299,7 @@ def run_batch(inp: str | Path, out: str | Path, *, as_of: dt.date | None = None,
     table = kind != "jsonl"
     started = time.perf_counter()
     result = BatchResult(out=out, errors_path=errors_path, as_of=as_of or dt.date.today(),
-                         as_of_from_rows=as_of_from_rows)
+                         as_of_from_rows=as_of_from_rows, assumed=dict(assume or {}))
     rules(variant, law)  # built once, before the workers need it
     errors_path.parent.mkdir(parents=True, exist_ok=True)
     counts: list[pl.DataFrame] = []
@@ -279,7 +317,8 @@ def run_batch(inp: str | Path, out: str | Path, *, as_of: dt.date | None = None,
     def work(task: Callable[[], Chunk]) -> tuple[Chunk, pl.DataFrame, pl.DataFrame]:
         chunk = task()
         decided, errs = decide_chunk(chunk.frame, as_of=as_of, variant=variant, law=law,
-                                     table=table, as_of_from_rows=as_of_from_rows)
+                                     table=table, as_of_from_rows=as_of_from_rows,
+                                     assume=assume, with_missing=with_missing)
         if chunk.errors:
             errs = pl.concat([errs, error_frame(chunk.errors)])
         return chunk, decided, errs
@@ -304,6 +343,7 @@ def run_batch(inp: str | Path, out: str | Path, *, as_of: dt.date | None = None,
         result.rows_out += decided.height
         result.rows_error += error_rows
         counts.append(decided.group_by(SUMMARY_KEYS).len())
+        result.rows_assumed += decided["assumptions"].is_not_null().sum()
         dates.append(decided.group_by("as_of").len())
         if bar is not None:
             progress, task_id = bar

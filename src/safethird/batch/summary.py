@@ -46,6 +46,10 @@ def render(counts: pl.DataFrame, result: BatchResult | None = None) -> str:
             how = (f"each row's own as_of, else {result.as_of}" if result.as_of_from_rows
                    else "--as-of or today, for every row")
             lines.append(f"  decided as of ({how}): {dates}")
+        if result.assumed:
+            stated = ", ".join(f"{k}={v}" for k, v in result.assumed.items())
+            lines.append(f"  stated assumptions ({stated}): {result.rows_assumed:,} rows needed "
+                         "one (column assumptions names the facts filled)")
     if counts.is_empty():
         return "\n".join([*lines, "no determinations"])
     total = int(counts["len"].sum())

@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from safethird.logic.evaluate import Evaluation, LegValue, add_years
+from safethird.logic.evaluate import Evaluation, LegValue, Monotone, add_years
 from safethird.logic.expr import (
     AddYears,
     And,
@@ -37,10 +37,10 @@ from safethird.logic.expr import (
     Compare,
     Const,
     Contains,
+    Either,
     Expr,
     Fact,
     In,
-    Either,
     IsEmpty,
     IsTrue,
     Lookup,
@@ -80,7 +80,10 @@ class _Ref:
 class _Writer:
     """Writes the source of one rule set: the node order, names, constants and both functions."""
 
-    def __init__(self, nodes: Mapping[str, Expr]):
+    def __init__(self, nodes: Mapping[str, Expr], monotone: bool = False):
+        # monotone: "known to be true" read as the value itself (the reading the exact
+        # reasoning uses to see what an unknown answer waits on; never an answer)
+        self.monotone = monotone
         self.roots = list(nodes.values())
         self.constants: dict[str, Any] = {"_add_years": add_years}
         self._const_names: dict[int, str] = {}
@@ -213,7 +216,7 @@ class _Writer:
         if id(node) not in self.foldable:
             return _NOTHING
         try:
-            return Evaluation({}, dt.date.min).value(node)
+            return (Monotone if self.monotone else Evaluation)({}, dt.date.min).value(node)
         except Exception:  # left to fail at run time, as in the interpreter
             return _NOTHING
 
@@ -239,6 +242,8 @@ class _Writer:
             a = self.ref(node.arg)
             return f"None if {a.code} is None else not {a.code}"
         if isinstance(node, IsTrue):
+            if self.monotone:
+                return self.ref(node.arg).code
             return f"{self.ref(node.arg).code} is True"
         if isinstance(node, Either):
             t, f = self.ref(node.true_if), self.ref(node.false_if)
@@ -333,6 +338,30 @@ class _Writer:
         head = ["def trace(R, A):", "    route = R.get('route')",
                 *("    " + line for line in self.fact_lines())]
         return [*head, *body, f"    return {outputs}, {clauses}, {legs}"]
+
+    def everything_function(self) -> list[str]:
+        """``everything(R, A, G)``: the value of every case-level node (in ``case_nodes``
+        order), outputs given in ``G`` taking the value given, and each quantifier's legs."""
+        body: list[str] = []
+        for node in self.order:
+            if id(node) in self.leg_dependent:
+                continue
+            body += self.traced_quantifier(node, "    ") if isinstance(node, Quantifier) \
+                else self.statements(node, "    ")
+            key = self.givable.get(id(node))
+            if key is not None and not self.ref(node).is_known and not isinstance(
+                    node, Const | Param | Fact | Clause):
+                body += [f"    if G is not None and {key} in G:",
+                         f"        {self.ref(node).code} = G[{key}]"]
+        values = _tuple(self.ref(n).code for n in self.case_nodes)
+        legs = _tuple(f"q{self.index[id(q)]}" for q in self.quantifiers)
+        head = ["def everything(R, A, G=None):", "    route = R.get('route')",
+                *("    " + line for line in self.fact_lines())]
+        return [*head, *body, f"    return {values}, {legs}"]
+
+    @property
+    def case_nodes(self) -> list[Expr]:
+        return [n for n in self.order if id(n) not in self.leg_dependent]
 
 
 class _Lazy:
@@ -519,21 +548,50 @@ class CompiledEvaluation:
         return self._fallback.value(node, leg)
 
 
+class WaitsOn:
+    """Every case-level node's value in the monotone reading, and the quantifiers' legs: what
+    the exact reasoning reads to find the facts an unknown answer waits on."""
+
+    __slots__ = ("_legs", "_program", "_values", "as_of", "record")
+
+    def __init__(self, program: Program, record: dict[str, Any], as_of: dt.date,
+                 values: tuple, legs: tuple):
+        self.record, self.as_of = record, as_of
+        self._program, self._values, self._legs = program, values, legs
+
+    @property
+    def route(self) -> list[dict[str, Any]] | None:
+        return self.record.get("route")
+
+    def value(self, node: Expr, leg: int | None = None) -> Any:
+        i = self._program._case_index.get(id(_resolve(node))) if leg is None else None
+        if i is None:
+            raise KeyError("not a case-level node of this program")
+        return self._values[i]
+
+    def legs_of(self, q: Quantifier) -> list[Any]:
+        return self._legs[self._program._quantifier_index[id(q)]]
+
+
 class Program:
     """A compiled rule set: ``outputs(record, as_of)`` and ``evaluation(record, as_of)``."""
 
-    def __init__(self, nodes: Mapping[str, Expr]):
+    def __init__(self, nodes: Mapping[str, Expr], monotone: bool = False):
         self.names: tuple[str, ...] = tuple(nodes)
         self._nodes = dict(nodes)  # held: the ids below stay those of these nodes
-        w = _Writer(nodes)
+        w = _Writer(nodes, monotone)
         lines = ["# generated by safethird.logic.compile: one rule set, do not edit", ""]
-        lines += [*_Lazy(w).function(), "", *w.trace_function()]
+        lines += [*_Lazy(w).function(), "", *w.trace_function(), "",
+                  *w.everything_function()]
         self.source = "\n".join(lines) + "\n"
         namespace: dict[str, Any] = dict(w.constants)
         exec(compile(self.source, f"<safethird rules {len(self.names)} outputs>", "exec"),
              namespace)
         self._outputs = namespace["outputs"]
         self._trace = namespace["trace"]
+        self._everything = namespace["everything"]
+        self._case_index = {id(n): i for i, n in enumerate(w.case_nodes)}
+        self._quantifier_index = {id(q): i for i, q in enumerate(w.quantifiers)}
         keyed = [*self._nodes.values(), *w.clauses]
         # outputs first, then clauses; a node that is both has one index (its output's)
         self._value_index: dict[int, int] = {}
@@ -557,18 +615,25 @@ class Program:
         """The outputs by name (what ``decide._values`` returns)."""
         return dict(zip(self.names, self.outputs(record, as_of, given), strict=True))
 
+    def waits_on(self, record: dict[str, Any], as_of: dt.date,
+                 given: Mapping[str, Any] | None = None) -> WaitsOn:
+        g = {self._name_index[k]: v for k, v in given.items()} if given else None
+        values, legs = self._everything(record, as_of, g)
+        return WaitsOn(self, record, as_of, values, legs)
+
     def evaluation(self, record: dict[str, Any], as_of: dt.date) -> CompiledEvaluation:
         outputs, clauses, legs = self._trace(record, as_of)
         return CompiledEvaluation(self, record, as_of, outputs + clauses, legs)
 
 
-_PROGRAMS: dict[tuple[tuple[str, int], ...], Program] = {}
+_PROGRAMS: dict[tuple[bool, tuple[tuple[str, int], ...]], Program] = {}
 
 
-def compile_rules(nodes: Mapping[str, Expr]) -> Program:
+def compile_rules(nodes: Mapping[str, Expr], monotone: bool = False) -> Program:
     """The program of a rule set, compiled once per set of output nodes (a program holds its
-    nodes, so the ids in the key cannot be reused while it is cached)."""
-    key = tuple((name, id(node)) for name, node in nodes.items())
+    nodes, so the ids in the key cannot be reused while it is cached). ``monotone``: the
+    reading in which "known to be true" is the value itself (for ``waits_on`` only)."""
+    key = (monotone, tuple((name, id(node)) for name, node in nodes.items()))
     if key not in _PROGRAMS:
-        _PROGRAMS[key] = Program(nodes)
+        _PROGRAMS[key] = Program(nodes, monotone)
     return _PROGRAMS[key]

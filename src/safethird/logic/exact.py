@@ -29,6 +29,7 @@ from typing import Any
 
 from safethird.logic.domains import Analysis, pattern
 from safethird.logic.evaluate import Monotone, read_fact
+from safethird.logic.evaluate import _reads as reads_of
 from safethird.logic.expr import Expr, Fact, Quantifier
 
 Record = dict[str, Any]
@@ -52,8 +53,11 @@ class Problem:
     # the output nodes each part is derived from
     part_nodes: tuple[tuple[str, ...], ...]
     possible: Callable[[Record, dt.date], bool]
-    # an evaluation of one case that gives the value of any node (for the unknown support)
-    trace: Callable[[Record, dt.date], Any] = Monotone
+    # the monotone values of one case's nodes (for what an unknown answer waits on), with
+    # ``given`` output nodes as given: an object with ``value(node, leg)`` and ``route``, and
+    # optionally ``legs_of(quantifier)`` (the body's value on each leg)
+    trace: Callable[[Record, dt.date, Mapping[str, Any] | None], Any] = \
+        lambda record, as_of, given: _seeded(Monotone(record, as_of), given)
     # facts that are never split on (answered by the law data, or counted as not done unless
     # stated): the reasoning leaves them as they are
     fixed: frozenset[str] = frozenset()
@@ -126,6 +130,7 @@ class Leaf:
     assigned: dict[str, Any]  # the facts fixed on the way here
     outcome: Outcome
     values: Values
+    record: Record | None = None  # the facts at this leaf
 
 
 @dataclass
@@ -139,6 +144,7 @@ class Worlds:
     complete: bool  # False when the exploration hit its budget (then: unknown is kept)
     choices: dict[str, list[Any]]  # the class values tried for each fact split on
     decisive: tuple[int, ...] = ()  # the parts this exploration settles
+    as_of: dt.date = dt.date.min
 
     def part(self, i: int) -> Any:
         vals = {leaf.outcome[i] for leaf in self.leaves}
@@ -185,8 +191,16 @@ class Worlds:
         return [s for s in self.choices if s in found]
 
     def consistent(self, path: str, value: Any) -> list[Leaf]:
-        return [leaf for leaf in self.leaves
-                if path not in leaf.assigned or leaf.assigned[path] == value]
+        """The leaves whose worlds include one where ``path`` has ``value`` (and the facts
+        could all be true at once)."""
+        out = []
+        for leaf in self.leaves:
+            if path in leaf.assigned:
+                if leaf.assigned[path] == value:
+                    out.append(leaf)
+            elif leaf.record is None or _can_be(self, leaf.record, path, value):
+                out.append(leaf)
+        return out
 
     def settles(self, path: str, value: Any) -> dict[int, Any]:
         """The parts settled by answering ``path`` with ``value`` (index → value)."""
@@ -218,7 +232,7 @@ def explore(problem: Problem, record: Record, as_of: dt.date, budget: int = 2000
         out = problem.outcome(values)
         open_parts = [i for i in decisive if out[i] is None]
         if not open_parts:
-            leaves.append(Leaf(assigned, out, values))
+            leaves.append(Leaf(assigned, out, values, rec))
             return
         path = _split_on(problem, rec, as_of, values, open_parts, rank, given)
         if path is None:  # what is still open, the law itself leaves open
@@ -243,7 +257,21 @@ def explore(problem: Problem, record: Record, as_of: dt.date, budget: int = 2000
             leaves.append(Leaf(assigned, out, values))
 
     walk(record, base, {})
-    return Worlds(problem, record, base, leaves, complete[0], choices, decisive)
+    return Worlds(problem, record, base, leaves, complete[0], choices, decisive, as_of)
+
+
+def _can_be(w: Worlds, record: Record, path: str, value: Any) -> bool:
+    """Whether a fact unknown at a leaf can take ``value`` there (a class key as stored)."""
+    if path == "route" or isinstance(value, tuple):
+        return True  # lists and routes: not checked (their keys are not the values)
+    try:
+        return w.problem.possible(put(record, path, value), w.as_of)
+    except (KeyError, IndexError, TypeError):
+        return True
+
+
+def _seeded(ev: Monotone, given: Mapping[str, Any] | None) -> Monotone:
+    return ev
 
 
 def _key(v: Any) -> Any:
@@ -292,9 +320,7 @@ def _split_on(problem: Problem, rec: Record, as_of: dt.date, values: Values,
     parts are derived from, descending only through nodes whose value is still unknown (a node
     already settled cannot change whatever the facts under it are); the route last (it opens
     new facts of its own)."""
-    ev = problem.trace(rec, as_of)
-    for name, v in given.items():  # a node that holds in every world waits on nothing
-        ev.seed(problem.nodes[name], v)
+    ev = problem.trace(rec, as_of, given)  # a node that holds in every world waits on nothing
     score: dict[str, int] = {}
     seen: set[tuple[int, int | None]] = set()
     for i in open_parts:
@@ -311,9 +337,7 @@ def waits_on(problem: Problem, record: Record, as_of: dt.date, names: Iterable[s
              given: Mapping[str, Any] | None = None) -> list[str]:
     """Every unknown fact (fixed ones included) the nodes ``names`` wait on, in the monotone
     reading: the facts whose statement could still change them."""
-    ev = problem.trace(record, as_of)
-    for name, v in (given or {}).items():
-        ev.seed(problem.nodes[name], v)
+    ev = problem.trace(record, as_of, given)
     score: dict[str, int] = {}
     seen: set[tuple[int, int | None]] = set()
     for name in names:
@@ -327,20 +351,42 @@ def _support(ev: Any, node: Expr, leg: int | None, score: dict[str, int],
     if key in seen:
         return
     seen.add(key)
-    if ev.value(node, leg) is not None:
-        return
     if isinstance(node, Fact):
-        path = node.path.replace("[]", f"[{leg}]") if node.is_leg else node.path
-        if not is_fixed(node.path, fixed):
+        if node.is_leg:
+            value = (ev.route or [])[leg].get(node.path.removeprefix("route[].")) \
+                if leg is not None else None
+        else:
+            value = read_fact(ev.record, node.path)
+        if value is None and not is_fixed(node.path, fixed):
+            path = node.path.replace("[]", f"[{leg}]") if node.is_leg else node.path
             score[path] = score.get(path, 0) + 1
         return
+    try:
+        if ev.value(node, leg) is not None:
+            return
+    except KeyError:  # a value this evaluation does not hold: read what lies under it
+        pass
     if isinstance(node, Quantifier) and leg is None:
         route = ev.route
         if route is None:
             score["route"] = score.get("route", 0) + 1
             return
-        for i in range(len(route)):
-            _support(ev, node.body, i, score, seen, fixed)
+        legs_of = getattr(ev, "legs_of", None)
+        if legs_of is None:
+            for i in range(len(route)):
+                _support(ev, node.body, i, score, seen, fixed)
+            return
+        # on each leg still unknown: the unknown facts its body reads
+        paths, _ = reads_of(node.body)
+        for i, v in enumerate(legs_of(node)):
+            if v is not None:
+                continue
+            for path, is_leg in paths:
+                value = route[i].get(path.removeprefix("route[].")) if is_leg \
+                    else read_fact(ev.record, path)
+                if value is None and not is_fixed(path, fixed):
+                    at = path.replace("[]", f"[{i}]") if is_leg else path
+                    score[at] = score.get(at, 0) + 1
         return
     for child in node.children():
         _support(ev, child, leg, score, seen, fixed)
