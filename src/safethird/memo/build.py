@@ -12,8 +12,9 @@ under a clause are the ones its phrasebook entry names.
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from safethird.memo.phrasebook import (
@@ -152,39 +153,76 @@ def _trailing_citation(meaning: str) -> str | None:
 
 
 def _finding(book: Phrasebook, ctx: Context, name: str, f: Any, detail: str) -> FindingPart:
-    # the first clause of an id wins: a reason can wrap the clause it is named after
+    # A clause repeated with the same text and citation is one clause (a reason can wrap the
+    # clause it is named after: the first wins); the same id with another citation is the same
+    # clause made for another agreement of the same partner, and is kept.
     trace: list[Mapping[str, Any]] = []
+    made_for: list[str | None] = []
+    seen_keys: set[tuple[str, str, str]] = set()
+    occurrences: dict[str, int] = {}
     for t in f.trace:
-        if all(t["id"] != u["id"] for u in trace):
-            trace.append(t)
-    by_id = {t["id"]: t for t in trace}
+        k = occurrences.get(t["id"], 0)
+        occurrences[t["id"]] = k + 1
+        key = (t["id"], str(t.get("text", "")), str(t.get("citation", "")))
+        if key in seen_keys or any(u["id"] == t["id"] and u["value"] != t["value"]
+                                   and u.get("citation") == t.get("citation") for u in trace):
+            continue
+        seen_keys.add(key)
+        trace.append(t)
+        made_for.append(_agreement_made_for(ctx.law, t["id"], k))
+    repeated = {i for i in occurrences
+                if sum(1 for t in trace if t["id"] == i) > 1}
+    by_id: dict[str, Mapping[str, Any]] = {}
+    for t in trace:
+        by_id.setdefault(t["id"], t)
     reasons = [t for t in trace if t["id"].startswith(name + ".")
                and "." not in t["id"][len(name) + 1:]]
     extra = {"partner": f.partner}
 
     reason_ids = [t["id"] for t in reasons]
     first_holding = next((i for i, t in enumerate(reasons) if t["value"] is True), None)
+    labels = _agreement_labels(ctx)
 
-    def line(t: Mapping[str, Any], level: int = 0, facts: bool = False) -> Line:
+    def line_ctx(i: int) -> tuple[Context, dict[str, str]]:
+        """The context of trace entry i: its agreement, named with its year when the same
+        clause is there for another agreement of the partner too."""
+        agreement = made_for[i]
+        t = trace[i]
+        own = dict(labels)
+        items: dict[str, str] = {}
+        if agreement is not None:
+            items["partner"] = agreement
+            partner = t["id"].split(".")[1]
+            own[partner] = labels.get(agreement, partner) if t["id"] in repeated else \
+                str(_country_name(partner, ctx))
+        return replace(ctx, labels=own), items
+
+    def line(i: int, level: int = 0, facts: bool = False) -> Line:
+        t = trace[i]
+        c, items = line_ctx(i)
         text = None
         if t["value"] is False and t["id"] in reason_ids and first_holding is not None \
                 and reason_ids.index(t["id"]) > first_holding:
             entry = book.entry(t["id"])
             if entry is not None and entry.data.get("after_earlier"):
-                text = choose(entry.data["after_earlier"], ctx.with_entry(entry, **extra))
+                text = choose(entry.data["after_earlier"], c.with_entry(entry, **extra))
         if text is None:
-            text = phrase(book, t["id"], t["value"], ctx, t.get("text", ""), **extra)
+            text = phrase(book, t["id"], t["value"], c, t.get("text", ""), items=items, **extra)
         return Line(text, t.get("citation"), t["id"], t["value"],
                     _deciding_facts(t) if facts else {}, level)
+
+    index = {id(t): i for i, t in enumerate(trace)}
 
     def parts(t: Mapping[str, Any], want: bool | str | None) -> list[Line]:
         entry = book.entry(t["id"])
         patterns = entry.data.get("parts", []) if entry else []
-        shown = [p for pid, p in by_id.items()
-                 if any(fnmatch.fnmatchcase(pid, pat) for pat in patterns)]
+        shown = [i for i, p in enumerate(trace)
+                 if any(fnmatch.fnmatchcase(p["id"], pat) for pat in patterns)]
         if want != "all":
-            shown = [p for p in shown if p["value"] is want]
-        return [line(p, 1) for p in shown]
+            shown = [i for i in shown if trace[i]["value"] is want]
+        if detail == "summary":
+            return _grouped(book, shown, trace, line, line_ctx, level=1, **extra)
+        return [line(i, 1) for i in shown]
 
     def decisive(t: Mapping[str, Any]) -> bool:
         entry = book.entry(t["id"])
@@ -195,13 +233,13 @@ def _finding(book: Phrasebook, ctx: Context, name: str, f: Any, detail: str) -> 
         applies_id = f"{name}.{f.reason}"
         headline = Line(phrase(book, applies_id, True, ctx, "", **extra),
                         f.citations[-1] if f.citations else None, applies_id, True)
-        lines = [line(t) for t in reasons]
+        lines = [line(index[id(t)]) for t in reasons]
     elif f.status == "does_not_apply":
         t = by_id.get(f"{name}.{f.reason}")
         if t is None:
             headline = Line(f"{f.reason}", None)
         else:
-            headline = line(t)
+            headline = line(index[id(t)])
             lines = parts(t, decisive(t))
     else:
         headline = Line(book.word("unknown_finding"), None, None, None)
@@ -213,26 +251,173 @@ def _finding(book: Phrasebook, ctx: Context, name: str, f: Any, detail: str) -> 
             own_open = [k for k, v in facts.items() if v is None and k not in seen]
             seen |= set(facts)
             if t["value"] is None and (own_open or not facts):
-                lines.append(line(t))
+                lines.append(line(index[id(t)]))
                 lines.extend(parts(t, None))
     full: list[Line] = []
     if detail == "full":
         # a reason is written over the earlier ones (each stage keeps what is still in play):
         # under each reason show the facts it adds, not again those of the stages before it
-        shown: set[str] = set()
-        for t in trace:
-            x = line(t, 0, facts=True)
+        shown_facts: set[str] = set()
+        for i, t in enumerate(trace):
+            x = line(i, 0, facts=True)
             if t["id"] in reason_ids:
-                x.facts = {k: v for k, v in x.facts.items() if k not in shown}
-                shown |= set(t.get("facts") or {})
+                x.facts = {k: v for k, v in x.facts.items() if k not in shown_facts}
+                shown_facts |= set(t.get("facts") or {})
             full.append(x)
     title = book.data.get("findings", {}).get(name, name)
     return FindingPart(
         name=name, title=title, provision=f.citations[0] if f.citations else "",
         status=f.status, status_text=book.word(f.status), reason=f.reason, partner=f.partner,
         agreement=f.agreement, headline=headline, lines=lines,
-        regardless=list(getattr(f, "holds_regardless", None) or []),
+        regardless=_regardless(book, ctx, getattr(f, "holds_regardless", None)),
         citations=list(f.citations), trace=full)
+
+
+_MARK = "\x00"
+
+
+def _grouped(book: Phrasebook, shown: list[int], trace: list[Mapping[str, Any]],
+             line: Any, line_ctx: Any, level: int, **extra: Any) -> list[Line]:
+    """The parts of a clause for the summary: those of one entry that came out alike for the
+    same reason (their grouped sentence reads the same whichever agreement it names) are one
+    line naming them all, with all their citations; a part alone keeps its own sentence."""
+    groups: dict[tuple[str, bool | None, str], list[int]] = {}
+    order: list[int | tuple[str, bool | None, str]] = []
+    for i in shown:
+        t = trace[i]
+        entry = book.entry(t["id"])
+        phrases = entry.grouped(t["value"]) if entry else None
+        signature = None
+        if entry is not None and phrases:
+            c, items = line_ctx(i)
+            signature = choose(phrases, c.with_entry(entry, items=items, partners=[_MARK],
+                                                     **extra))
+        if signature is None or entry is None:
+            order.append(i)
+            continue
+        key = (entry.key, t["value"], signature)
+        if key not in groups:
+            groups[key] = []
+            order.append(key)
+        groups[key].append(i)
+    out = []
+    for k in order:
+        if isinstance(k, int):
+            out.append(line(k, level))
+            continue
+        members = groups[k]
+        if len(members) == 1:
+            out.append(line(members[0], level))
+            continue
+        first = trace[members[0]]
+        entry = book.entry(first["id"])
+        assert entry is not None
+        c, items = line_ctx(members[0])
+        names = []
+        for i in members:
+            ci, _ = line_ctx(i)
+            partner = trace[i]["id"].split(".")[1]
+            names.append(str(ci.labels.get(partner) or _country_name(partner, ci)))
+        text = choose(entry.grouped(first["value"]),
+                      c.with_entry(entry, items=items, partners=names, **extra)) or ""
+        out.append(Line(text[:1].upper() + text[1:],
+                        _merged_citations([trace[i].get("citation") for i in members]),
+                        first["id"], first["value"], {}, level))
+    return out
+
+
+def _merged_citations(citations: list[str | None]) -> str | None:
+    """The citations of several clauses as one, each authority once, in order."""
+    out: list[str] = []
+    for c in citations:
+        for part in _split_citation(c or ""):
+            if part and part not in out:
+                out.append(part)
+    return "; ".join(out) or None
+
+
+def _split_citation(text: str) -> list[str]:
+    # split on "; " outside parentheses ("(a; b)" is one authority)
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if ch == ";" and depth == 0:
+            parts.append(text[start:i].strip())
+            start = i + 1
+    parts.append(text[start:].strip())
+    return parts
+
+
+def _agreement_made_for(law: Any, clause_id: str, k: int) -> str | None:
+    """The agreement a partner's clause (``aca.<partner>.<kind>``) was made for: the clauses of
+    a partner's agreements come in the law data's order, so its k-th occurrence is the k-th
+    agreement with that partner."""
+    parts = clause_id.split(".")
+    if law is None or len(parts) != 3 or parts[0] != "aca":
+        return None
+    mine = [a.id for a in getattr(law, "agreements", ()) if a.partner == parts[1]]
+    return mine[k] if k < len(mine) else None
+
+
+def _agreement_labels(ctx: Context) -> dict[str, str]:
+    """Each agreement's name in the memo: its partner, with the year (the last part of its
+    id) when the partner has several agreements."""
+    agreements = list(getattr(ctx.law, "agreements", ()) or ())
+    out = {}
+    for a in agreements:
+        name = str(_country_name(a.partner, ctx))
+        year = re.search(r"(\d{4})$", a.id)
+        several = sum(1 for b in agreements if b.partner == a.partner) > 1
+        out[a.id] = f"{name} ({year.group(1)})" if several and year else name
+    return out
+
+
+def _country_name(code: str, ctx: Context) -> Any:
+    from safethird.memo.phrasebook import FILTERS
+
+    return FILTERS["country"](code, ctx)
+
+
+def _regardless(book: Phrasebook, ctx: Context, value: Any) -> list[str]:
+    """``holds_regardless``: the unknown facts a finding reads whose answer cannot change it,
+    as one sentence naming each by its question; an entry that is already a sentence (an
+    older engine's) is kept as it is."""
+    if not value:
+        return []
+    if isinstance(value, str):
+        value = [value]
+    paths = [v for v in value if isinstance(v, str) and _FACT_PATH.fullmatch(v)]
+    sentences = [str(v) for v in value if v not in paths]
+    if paths:
+        names = [_fact_name(book, ctx, p) for p in paths]
+        found = choose(book.data.get("regardless"),
+                       ctx.with_entry(None, facts="; ".join(names)))
+        sentences.insert(0, found or f"{book.word('regardless')}: {'; '.join(names)}.")
+    return sentences
+
+
+_FACT_PATH = re.compile(r"[a-z_]+(\[[^\]]*\])?(\.[A-Za-z0-9_\-]+)*")
+
+
+def _fact_name(book: Phrasebook, ctx: Context, path: str) -> str:
+    """A fact as a noun phrase for a list: the phrasebook's ``facts`` entry, else its
+    question."""
+    names = book.data.get("facts", {})
+    entry = None
+    if path in names:
+        entry = names[path]
+    else:
+        from safethird.memo.phrasebook import _key_pattern
+
+        for key, value in names.items():
+            if "{" in key:
+                m = _key_pattern(key).fullmatch(path)
+                if m:
+                    found = choose(value, replace(ctx.with_entry(None), captures=m.groupdict()))
+                    if found:
+                        return found
+    found = choose(entry, ctx.with_entry(None)) if entry is not None else None
+    return found or _question_text(book, ctx, path).rstrip("?")
 
 
 def _deciding_facts(t: Mapping[str, Any]) -> dict[str, Any]:
