@@ -152,6 +152,44 @@ def test_a_negative_result_is_said_in_words_of_its_own() -> None:
     assert "does not cover this person: they arrived in Texas, in the Fifth Circuit." in text
 
 
+def test_the_summary_names_in_one_line_the_agreements_that_fail_alike() -> None:
+    d = _decide(ROOT / "examples" / "guatemalan-arizona-2019-08.json")  # arrived 2019-08-20
+    summary = " ".join(render_text(d).split())
+    line = next(x for x in summary.split(" · ") if x.startswith("None of the agreements with"))
+    for name in ("Guatemala (2019)", "Honduras (2025)", "Ecuador", "Uganda", "Paraguay",
+                 "Belize", "Guatemala (2025)", "Antigua and Barbuda", "Dominica",
+                 "Saint Kitts and Nevis"):
+        assert name in line
+    assert "reaches an arrival on 2019-08-20: each covers arrivals from 2019-11-19." in line
+    # each agreement's own citation is kept, once
+    for cite in ("84 FR 64095", "FR notice of 2025-11-17 (volume:page not found)",
+                 "84 FR 63994 (prospective only)"):
+        assert line.count(cite) == 1, cite
+    # an agreement failing for another reason keeps its own line
+    assert "The El Salvador agreement does not reach this arrival: it covers arrivals from " \
+        "2020-12-23" in summary
+    assert "The Ecuador agreement" not in summary
+    # the full trace keeps every agreement's own clause
+    full = " ".join(render_text(d, detail="full").split())
+    assert "The Ecuador agreement does not reach this arrival" in full
+    assert "The Honduras (2025) agreement does not reach this arrival" in full
+    spanish = " ".join(render_html(d, "es").split())
+    assert "Ninguno de los acuerdos con Guatemala (2019), Honduras (2025), Ecuador" in spanish
+
+
+def test_a_partners_clause_is_read_against_its_own_agreement() -> None:
+    from safethird.memo.build import build
+
+    d = _decide(ROOT / "examples" / "guatemalan-arizona-2019-08.json")
+    trace = build(d, "full").findings[0].trace
+    honduras = [x.text for x in trace if x.clause == "aca.HN.in_force"]
+    assert honduras == [
+        "The Honduras (2019) agreement does not reach this arrival: it covers arrivals from "
+        "2020-05-01, and they arrived on 2019-08-20.",
+        "The Honduras (2025) agreement does not reach this arrival: it covers arrivals from "
+        "2019-11-19, and they arrived on 2019-08-20."]
+
+
 def test_a_clause_shows_only_the_facts_that_decided_it() -> None:
     from safethird.memo.build import build
 
@@ -184,9 +222,9 @@ def test_questions_branches_assumptions_warnings_and_reasons_that_hold_regardles
     d.warnings = [{"code": "not_encoded", "measure": "title-42",
                    "message": "Title 42 expulsions may apply and are not decided here.",
                    "citations": ["42 U.S.C. 265"]}]
-    d.findings["transit_bar"].holds_regardless = [
-        "applies whichever country was the last habitual residence: it can exclude at most one "
-        "of GT and MX"]
+    # the unknown facts the finding reads whose answer cannot change it
+    d.findings["transit_bar"].holds_regardless = ["last_habitual_residence",
+                                                  "route[1].protection_claim"]
     for memo in (render_text(d), render_markdown(d), render_html(d)):
         flat = " ".join(memo.split())
         assert "Is the person a victim of a severe form of trafficking" in flat
@@ -198,7 +236,31 @@ def test_questions_branches_assumptions_warnings_and_reasons_that_hold_regardles
         assert "If DHS invokes the agreement: Threshold screening" in flat
         assert "metered" in flat and "--assume" in flat
         assert "title-42: Title 42 expulsions may apply" in flat and "42 U.S.C. 265" in flat
-        assert "it can exclude at most one of GT and MX" in flat
+        assert "This holds whatever the answers to: the country of last lawful habitual " \
+            "residence; the protection claim in Mexico." in flat
+    flat = " ".join(render_html(d, "es").split())
+    assert "Esto se cumple sean cuales sean las respuestas a: el país de la última residencia " \
+        "habitual legal; la solicitud de protección en México." in flat
+    assert "title-42: Las órdenes de expulsión del Título 42" in flat  # said in Spanish first
+    assert "Title 42 expulsions may apply" in flat  # then the law data's own message
+
+
+def test_every_fact_has_a_name_for_the_sentence_of_what_a_finding_holds_regardless_of() -> None:
+    from safethird import facts
+    from safethird.memo.build import _fact_name, _question_text
+    from safethird.memo.phrasebook import Context
+
+    for lang in LANGUAGES:
+        book = load(lang)
+        ctx = Context(book, {"route": [{"country": "MX"}]}, dt.date(2020, 1, 1), rules().law)
+        for path in facts.FACTS:
+            if path == "as_of":
+                continue
+            concrete = path.replace("[]", "[0]").replace("*", "GT")
+            name = _fact_name(book, ctx, concrete)
+            assert name and name != concrete and "[" not in name, (lang, path, name)
+            # a noun phrase of the phrasebook's own, not the question it would fall back on
+            assert name != _question_text(book, ctx, concrete).rstrip("?"), (lang, path)
 
 
 # --- HTML: valid, accessible, self-contained ------------------------------------------------------

@@ -73,9 +73,8 @@ def render_text(d: Determination, detail: str = "summary") -> str:
         out.append(_wrap(head, "", "  "))
         out.append(_wrap(_cited(f.headline), "  "))
         out.extend(_wrap(_cited(x), "  " + "  " * x.level + "· ", "  ") for x in f.lines)
-        if f.regardless:
-            out.append(f"  {m.word('regardless')}:")
-            out.extend(_wrap(r, "    · ", "  ") for r in f.regardless)
+        # what the finding holds regardless of is a sentence of its own, under the reasons
+        out.extend(_wrap(r, "  · ", "  ") for r in f.regardless)
         out.append("")
     out.append(_wrap(f"{m.word('pathway')}: {m.pathway} — {m.pathway_title}"
                      + (f" [{m.pathway_citation}]" if m.pathway_citation else ""), "", "  "))
@@ -155,8 +154,7 @@ def render_markdown(d: Determination, detail: str = "summary") -> str:
             head += f" → {f.partner} (`{f.agreement}`)"
         out += [head, "", f"*{_md(f.provision)}*", "", _md_cited(f.headline), ""]
         out += [f"{'  ' * x.level}- {_md_cited(x)}" for x in f.lines]
-        if f.regardless:
-            out += ["", f"{m.word('regardless')}:", ""] + [f"- {_md(r)}" for r in f.regardless]
+        out += [f"- {_md(r)}" for r in f.regardless]
         out.append("")
     out += [f"## {m.word('pathway')}", "", f"**{_md(m.pathway_title)}** (`{m.pathway}`)"
             + (f" \\[{_md(m.pathway_citation)}\\]" if m.pathway_citation else ""), ""]

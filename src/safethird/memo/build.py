@@ -136,7 +136,7 @@ def build(d: Determination, detail: str = "summary", language: str = "en") -> Me
         pathway_title=title, pathway_meaning=PATHWAYS.get(d.pathway, ""),
         pathway_citation=_trailing_citation(PATHWAYS.get(d.pathway, "")),
         questions=_questions(book, ctx, d), branches=_branches(book, ctx, d),
-        assumptions=_assumptions(book, ctx, d), warnings=_warnings(d),
+        assumptions=_assumptions(book, ctx, d), warnings=_warnings(book, ctx, d),
         counterfactuals=_counterfactuals(book, ctx, d), detail=detail)
 
 
@@ -494,13 +494,19 @@ def _assumptions(book: Phrasebook, ctx: Context, d: Determination) -> list[str]:
     return out
 
 
-def _warnings(d: Determination) -> list[Line]:
+def _warnings(book: Phrasebook, ctx: Context, d: Determination) -> list[Line]:
+    """Each warning with its message (the law data's, in English); in another language its
+    phrasebook sentence comes first, so the memo says in its own language what it is."""
     out = []
     for w in d.warnings or []:
         label = w.get("measure") or w.get("code") or ""
         cites = "; ".join(w.get("citations") or []) or None
-        out.append(Line(f"{label}: {w.get('message', '')}" if label else w.get("message", ""),
-                        cites))
+        message = w.get("message", "")
+        if book.language != "en" and label:
+            own = phrase(book, f"warning.{label}", True, ctx, "")
+            if book.has_phrasing(f"warning.{label}"):
+                message = f"{own} {message}".strip()
+        out.append(Line(f"{label}: {message}" if label else message, cites))
     return out
 
 
