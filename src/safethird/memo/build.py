@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from safethird.memo.phrasebook import (
     Context,
     Phrasebook,
+    _key_pattern,
     choose,
     load,
     phrase,
@@ -135,7 +136,7 @@ def build(d: Determination, detail: str = "summary", language: str = "en") -> Me
         variants=tuple(d.variants), findings=findings, pathway=d.pathway,
         pathway_title=title, pathway_meaning=PATHWAYS.get(d.pathway, ""),
         pathway_citation=_trailing_citation(PATHWAYS.get(d.pathway, "")),
-        questions=_questions(book, ctx, d), branches=_branches(book, ctx, d),
+        questions=_questions(book, ctx, d, detail), branches=_branches(book, ctx, d),
         assumptions=_assumptions(book, ctx, d), warnings=_warnings(book, ctx, d),
         counterfactuals=_counterfactuals(book, ctx, d), detail=detail)
 
@@ -220,6 +221,17 @@ def _finding(book: Phrasebook, ctx: Context, name: str, f: Any, detail: str) -> 
                  if any(fnmatch.fnmatchcase(p["id"], pat) for pat in patterns)]
         if want != "all":
             shown = [i for i in shown if trace[i]["value"] is want]
+        if detail == "summary" and want is False:
+            # an agreement is out of play for its first failing condition: the summary says
+            # only that one (the full trace keeps them all)
+            out_of_play: set[str] = set()
+            kept = []
+            for i in shown:
+                agreement = made_for[i] or trace[i]["id"].split(".")[1]
+                if agreement not in out_of_play:
+                    out_of_play.add(agreement)
+                    kept.append(i)
+            shown = kept
         if detail == "summary":
             return _grouped(book, shown, trace, line, line_ctx, level=1, **extra)
         return [line(i, 1) for i in shown]
@@ -407,8 +419,6 @@ def _fact_name(book: Phrasebook, ctx: Context, path: str) -> str:
     if path in names:
         entry = names[path]
     else:
-        from safethird.memo.phrasebook import _key_pattern
-
         for key, value in names.items():
             if "{" in key:
                 m = _key_pattern(key).fullmatch(path)
@@ -449,7 +459,8 @@ def _pathway_title(book: Phrasebook, ctx: Context, code: str, partner: str | Non
                   ctx.with_entry(None, partner=partner)) or code
 
 
-def _questions(book: Phrasebook, ctx: Context, d: Determination) -> list[Question]:
+def _questions(book: Phrasebook, ctx: Context, d: Determination,
+               detail: str = "full") -> list[Question]:
     detailed = {q.get("fact"): q for q in getattr(d, "questions", None) or []}
     out = []
     for path in d.missing_facts:
@@ -463,6 +474,44 @@ def _questions(book: Phrasebook, ctx: Context, d: Determination) -> list[Questio
         out.append(Question(path, _question_text(book, ctx, path), settles,
                             list(q.get("with", [])), bool(q.get("alone")),
                             list(q.get("citations", []))))
+    return _grouped_questions(book, ctx, out) if detail == "summary" else out
+
+
+def _grouped_questions(book: Phrasebook, ctx: Context, questions: list[Question]
+                       ) -> list[Question]:
+    """The summary asks once the same question about several agreements' partners (the
+    threshold screening's finding on each): one question naming them all, at the place of
+    the first, when what each answer settles is the same."""
+    grouped = book.data.get("questions_grouped", {})
+    keys: dict[int, tuple[str, str]] = {}
+    for n, q in enumerate(questions):
+        for key in grouped:
+            m = _key_pattern(key).fullmatch(q.fact)
+            if m and "partner" in m.groupdict():
+                keys[n] = (key, m.group("partner"))
+                break
+    groups: dict[tuple[str, tuple[str, ...], bool, tuple[str, ...]], list[int]] = {}
+    for n, (key, _) in keys.items():
+        q = questions[n]
+        groups.setdefault((key, tuple(q.settles), q.alone, tuple(q.citations)), []).append(n)
+    out = []
+    done: set[int] = set()
+    for n, q in enumerate(questions):
+        if n in done:
+            continue
+        sig = next((g for g, members in groups.items() if n in members), None)
+        members = groups.get(sig, [n]) if sig else [n]
+        if len(members) < 2:
+            out.append(q)
+            continue
+        done |= set(members)
+        key = keys[n][0]
+        names = [str(_country_name(keys[i][1], ctx)) for i in members]
+        text = choose(grouped[key], ctx.with_entry(None, partners=names)) or q.text
+        facts = [questions[i].fact for i in members]
+        together = [w for i in members for w in questions[i].together_with if w not in facts]
+        out.append(Question(", ".join(facts), text, q.settles, list(dict.fromkeys(together)),
+                            q.alone, q.citations))
     return out
 
 
