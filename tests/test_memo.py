@@ -177,6 +177,18 @@ def test_the_summary_names_in_one_line_the_agreements_that_fail_alike() -> None:
     assert "Ninguno de los acuerdos con Guatemala (2019), Honduras (2025), Ecuador" in spanish
 
 
+def test_the_summary_asks_once_for_the_threshold_finding_on_each_partner() -> None:
+    # a Venezuelan who crossed into Texas on 2026-10-01 via CO, PA, HN, GT and MX
+    d = _decide(SNAPSHOTS / "inputs" / "venezuelan-texas-2026.json")
+    summary = " ".join(render_text(d).split())
+    assert summary.count("Did the threshold screening find") == 1
+    assert "tortured in each of these countries: Guatemala, Honduras, Ecuador and Uganda (one " \
+        "finding for each)? (fear_of_receiving_country.GT, fear_of_receiving_country.HN, " \
+        "fear_of_receiving_country.EC, fear_of_receiving_country.UG)" in summary
+    full = render_text(d, detail="full")
+    assert full.count("Did the threshold screening find") == 4
+
+
 def test_a_partners_clause_is_read_against_its_own_agreement() -> None:
     from safethird.memo.build import build
 
