@@ -254,6 +254,7 @@ def test_questions_branches_assumptions_warnings_and_reasons_that_hold_regardles
     assert "Esto se cumple sean cuales sean las respuestas a: el país de la última residencia " \
         "habitual legal; la solicitud de protección en México." in flat
     assert "title-42: Las órdenes de expulsión del Título 42" in flat  # said in Spanish first
+    assert "Si el DHS invoca el acuerdo: Entrevista preliminar" in flat
     assert "Title 42 expulsions may apply" in flat  # then the law data's own message
 
 

@@ -7,6 +7,11 @@ engine adds: ``questions``, ``branches``, ``assumptions``, ``warnings``,
 ``FindingResult.holds_regardless``); a field that is absent or empty is simply not shown. The
 reasons of a finding are the clauses of its trace named ``<finding>.<reason>``; the parts shown
 under a clause are the ones its phrasebook entry names.
+
+The summary is short: the parts that came out alike for the same reason (the agreements no
+arrival date reaches, say) are one line naming them all with all their citations, an agreement
+out of play is said once (for its first failing condition), and the same question about several
+partners is asked once. ``detail="full"`` keeps every clause.
 """
 
 from __future__ import annotations
@@ -524,8 +529,11 @@ def _answer(book: Phrasebook, ctx: Context, value: Any, path: str = "") -> str:
 def _branches(book: Phrasebook, ctx: Context, d: Determination) -> list[str]:
     out = []
     for b in getattr(d, "branches", None) or []:
-        text = b.get("text") or \
-            f"if {b.get('fact')} = {_answer(book, ctx, b.get('value'), b.get('fact', ''))}"
+        value = b.get("value")
+        own = book.data.get("branches", {}).get(b.get("fact"), {})
+        text = (own.get(str(value).lower()) if isinstance(value, bool) else None) or \
+            b.get("text") or \
+            f"if {b.get('fact')} = {_answer(book, ctx, value, b.get('fact', ''))}"
         code = b.get("pathway", "")
         out.append(f"{text[:1].upper()}{text[1:]}: {_pathway_title(book, ctx, code, None)} "
                    f"({code})")
