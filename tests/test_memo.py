@@ -189,6 +189,16 @@ def test_the_summary_asks_once_for_the_threshold_finding_on_each_partner() -> No
     assert full.count("Did the threshold screening find") == 4
 
 
+def test_the_text_and_markdown_memos_speak_the_memos_language() -> None:
+    d = _decide(SNAPSHOTS / "inputs" / "venezuelan-texas-2026.json")
+    for memo in (render_text(d, "full", "es"), render_markdown(d, "full", "es")):
+        assert "Conclusiones" in memo or "Acuerdos de Cooperación en materia de Asilo" in memo
+        assert "Vía procesal" in memo
+        assert "Law this answer rests on" not in memo and "Full trace" not in memo
+        assert "Aún no se sabe si la persona tiene antecedentes penales" in memo
+        assert "= desconocido" in memo  # an unknown fact of the trace, in Spanish
+
+
 def test_a_partners_clause_is_read_against_its_own_agreement() -> None:
     from safethird.memo.build import build
 
