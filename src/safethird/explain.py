@@ -42,11 +42,12 @@ def _cited(line: Line) -> str:
     return line.text + (f" [{line.citation}]" if line.citation else "")
 
 
-def _facts(facts: dict) -> str:
+def _facts(facts: dict, lang: str = "en") -> str:
     from safethird.memo.phrasebook import Context, load, text_of
 
-    ctx = Context(load(), {}, None)
-    return ", ".join(f"{k} = {'unknown' if v is None else text_of(v, ctx)}"
+    book = load(lang)
+    ctx = Context(book, {}, None)
+    return ", ".join(f"{k} = {book.word('unknown_value') if v is None else text_of(v, ctx)}"
                      for k, v in facts.items())
 
 
@@ -62,9 +63,9 @@ def _header(m: Memo) -> list[str]:
             f"{m.word('law_version')} {m.law_version} · {m.word('engine')} {m.engine_version}"]
 
 
-def render_text(d: Determination, detail: str = "summary") -> str:
+def render_text(d: Determination, detail: str = "summary", lang: str = "en") -> str:
     """The memo as plain text: the answer first, then the pathway and what is still open."""
-    m = build(d, detail)
+    m = build(d, detail, language=lang)
     out = [*_header(m), ""]
     for f in m.findings:
         head = f"{f.title}: {f.status_text.upper()} ({f.reason})"
@@ -73,9 +74,8 @@ def render_text(d: Determination, detail: str = "summary") -> str:
         out.append(_wrap(head, "", "  "))
         out.append(_wrap(_cited(f.headline), "  "))
         out.extend(_wrap(_cited(x), "  " + "  " * x.level + "· ", "  ") for x in f.lines)
-        if f.regardless:
-            out.append(f"  {m.word('regardless')}:")
-            out.extend(_wrap(r, "    · ", "  ") for r in f.regardless)
+        # what the finding holds regardless of is a sentence of its own, under the reasons
+        out.extend(_wrap(r, "  · ", "  ") for r in f.regardless)
         out.append("")
     out.append(_wrap(f"{m.word('pathway')}: {m.pathway} — {m.pathway_title}"
                      + (f" [{m.pathway_citation}]" if m.pathway_citation else ""), "", "  "))
@@ -91,7 +91,7 @@ def render_text(d: Determination, detail: str = "summary") -> str:
     _text_list(out, m.word("assumptions"), m.assumptions)
     _text_list(out, m.word("warnings"), [_cited(w) for w in m.warnings])
     _text_list(out, m.word("counterfactuals"), m.counterfactuals)
-    out.extend(_uncertain_law(d))
+    out.extend(_uncertain_law(d, m))
     if m.detail == "full":
         out += ["", f"{m.word('trace')}:"]
         for f in m.findings:
@@ -100,12 +100,12 @@ def render_text(d: Determination, detail: str = "summary") -> str:
                 out.append(_wrap(f"{{{x.clause} = {_value(x.value)}}} {x.text} [{x.citation}]",
                                  "    ", "  "))
                 if x.facts:
-                    out.append(_wrap(f"{m.word('facts')}: {_facts(x.facts)}", "        ",
-                                     "  "))
+                    out.append(_wrap(f"{m.word('facts')}: {_facts(x.facts, m.language)}",
+                                     "        ", "  "))
     return "\n".join(out).rstrip() + "\n"
 
 
-def _uncertain_law(d: Determination) -> list[str]:
+def _uncertain_law(d: Determination, m: Memo) -> list[str]:
     """Closing note: the partner agreements this answer rests on, and which of their facts
     stay uncertain (less than a primary source, or to verify), with the sources used."""
     from safethird.decide import rules
@@ -116,8 +116,7 @@ def _uncertain_law(d: Determination) -> list[str]:
     notes = uncertain_law(rules(d.variants or None).law, partners, d.as_of)
     if not notes:
         return []
-    return ["", "Law this answer rests on that stays uncertain (sources in "
-                "`safethird law show ID`):", *(_wrap(f"- {n}", "  ", "  ") for n in notes)]
+    return ["", f"{m.word('uncertain_law')}:", *(_wrap(f"- {n}", "  ", "  ") for n in notes)]
 
 
 def _text_list(out: list[str], title: str, items: list[str], numbered: bool = False) -> None:
@@ -140,9 +139,9 @@ def _md_cited(line: Line) -> str:
     return _md(line.text) + (f" \\[{_md(line.citation)}\\]" if line.citation else "")
 
 
-def render_markdown(d: Determination, detail: str = "summary") -> str:
+def render_markdown(d: Determination, detail: str = "summary", lang: str = "en") -> str:
     """The memo as Markdown, for a case file or a notebook."""
-    m = build(d, detail)
+    m = build(d, detail, language=lang)
     title = f"{m.word('memo_title')}: {m.word('case').lower()} {m.case_id or m.word('no_id')}"
     out = [f"# {_md(title)}", "",
            f"{m.word('as_of').capitalize()} {m.as_of} · {m.word('law_version')} "
@@ -155,8 +154,7 @@ def render_markdown(d: Determination, detail: str = "summary") -> str:
             head += f" → {f.partner} (`{f.agreement}`)"
         out += [head, "", f"*{_md(f.provision)}*", "", _md_cited(f.headline), ""]
         out += [f"{'  ' * x.level}- {_md_cited(x)}" for x in f.lines]
-        if f.regardless:
-            out += ["", f"{m.word('regardless')}:", ""] + [f"- {_md(r)}" for r in f.regardless]
+        out += [f"- {_md(r)}" for r in f.regardless]
         out.append("")
     out += [f"## {m.word('pathway')}", "", f"**{_md(m.pathway_title)}** (`{m.pathway}`)"
             + (f" \\[{_md(m.pathway_citation)}\\]" if m.pathway_citation else ""), ""]
@@ -186,7 +184,7 @@ def render_markdown(d: Determination, detail: str = "summary") -> str:
             out += [f"### {_md(f.title)}", ""]
             for x in f.trace:
                 out.append(f"- `{x.clause} = {_value(x.value)}` {_md_cited(x)}"
-                           + (f"<br>{m.word('facts')}: {_md(_facts(x.facts))}"
+                           + (f"<br>{m.word('facts')}: {_md(_facts(x.facts, m.language))}"
                               if x.facts else ""))
             out.append("")
     return "\n".join(out).rstrip() + "\n"

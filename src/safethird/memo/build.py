@@ -7,18 +7,25 @@ engine adds: ``questions``, ``branches``, ``assumptions``, ``warnings``,
 ``FindingResult.holds_regardless``); a field that is absent or empty is simply not shown. The
 reasons of a finding are the clauses of its trace named ``<finding>.<reason>``; the parts shown
 under a clause are the ones its phrasebook entry names.
+
+The summary is short: the parts that came out alike for the same reason (the agreements no
+arrival date reaches, say) are one line naming them all with all their citations, an agreement
+out of play is said once (for its first failing condition), and the same question about several
+partners is asked once. ``detail="full"`` keeps every clause.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from safethird.memo.phrasebook import (
     Context,
     Phrasebook,
+    _key_pattern,
     choose,
     load,
     phrase,
@@ -134,8 +141,8 @@ def build(d: Determination, detail: str = "summary", language: str = "en") -> Me
         variants=tuple(d.variants), findings=findings, pathway=d.pathway,
         pathway_title=title, pathway_meaning=PATHWAYS.get(d.pathway, ""),
         pathway_citation=_trailing_citation(PATHWAYS.get(d.pathway, "")),
-        questions=_questions(book, ctx, d), branches=_branches(book, ctx, d),
-        assumptions=_assumptions(book, ctx, d), warnings=_warnings(d),
+        questions=_questions(book, ctx, d, detail), branches=_branches(book, ctx, d),
+        assumptions=_assumptions(book, ctx, d), warnings=_warnings(book, ctx, d),
         counterfactuals=_counterfactuals(book, ctx, d), detail=detail)
 
 
@@ -152,39 +159,87 @@ def _trailing_citation(meaning: str) -> str | None:
 
 
 def _finding(book: Phrasebook, ctx: Context, name: str, f: Any, detail: str) -> FindingPart:
-    # the first clause of an id wins: a reason can wrap the clause it is named after
+    # A clause repeated with the same text and citation is one clause (a reason can wrap the
+    # clause it is named after: the first wins); the same id with another citation is the same
+    # clause made for another agreement of the same partner, and is kept.
     trace: list[Mapping[str, Any]] = []
+    made_for: list[str | None] = []
+    seen_keys: set[tuple[str, str, str]] = set()
+    occurrences: dict[str, int] = {}
     for t in f.trace:
-        if all(t["id"] != u["id"] for u in trace):
-            trace.append(t)
-    by_id = {t["id"]: t for t in trace}
+        k = occurrences.get(t["id"], 0)
+        occurrences[t["id"]] = k + 1
+        key = (t["id"], str(t.get("text", "")), str(t.get("citation", "")))
+        if key in seen_keys or any(u["id"] == t["id"] and u["value"] != t["value"]
+                                   and u.get("citation") == t.get("citation") for u in trace):
+            continue
+        seen_keys.add(key)
+        trace.append(t)
+        made_for.append(_agreement_made_for(ctx.law, t["id"], k))
+    repeated = {i for i in occurrences
+                if sum(1 for t in trace if t["id"] == i) > 1}
+    by_id: dict[str, Mapping[str, Any]] = {}
+    for t in trace:
+        by_id.setdefault(t["id"], t)
     reasons = [t for t in trace if t["id"].startswith(name + ".")
                and "." not in t["id"][len(name) + 1:]]
     extra = {"partner": f.partner}
 
     reason_ids = [t["id"] for t in reasons]
     first_holding = next((i for i, t in enumerate(reasons) if t["value"] is True), None)
+    labels = _agreement_labels(ctx)
 
-    def line(t: Mapping[str, Any], level: int = 0, facts: bool = False) -> Line:
+    def line_ctx(i: int) -> tuple[Context, dict[str, str]]:
+        """The context of trace entry i: its agreement, named with its year when the same
+        clause is there for another agreement of the partner too."""
+        agreement = made_for[i]
+        t = trace[i]
+        own = dict(labels)
+        items: dict[str, str] = {}
+        if agreement is not None:
+            items["partner"] = agreement
+            partner = t["id"].split(".")[1]
+            own[partner] = labels.get(agreement, partner) if t["id"] in repeated else \
+                str(_country_name(partner, ctx))
+        return replace(ctx, labels=own), items
+
+    def line(i: int, level: int = 0, facts: bool = False) -> Line:
+        t = trace[i]
+        c, items = line_ctx(i)
         text = None
         if t["value"] is False and t["id"] in reason_ids and first_holding is not None \
                 and reason_ids.index(t["id"]) > first_holding:
             entry = book.entry(t["id"])
             if entry is not None and entry.data.get("after_earlier"):
-                text = choose(entry.data["after_earlier"], ctx.with_entry(entry, **extra))
+                text = choose(entry.data["after_earlier"], c.with_entry(entry, **extra))
         if text is None:
-            text = phrase(book, t["id"], t["value"], ctx, t.get("text", ""), **extra)
+            text = phrase(book, t["id"], t["value"], c, t.get("text", ""), items=items, **extra)
         return Line(text, t.get("citation"), t["id"], t["value"],
                     _deciding_facts(t) if facts else {}, level)
+
+    index = {id(t): i for i, t in enumerate(trace)}
 
     def parts(t: Mapping[str, Any], want: bool | str | None) -> list[Line]:
         entry = book.entry(t["id"])
         patterns = entry.data.get("parts", []) if entry else []
-        shown = [p for pid, p in by_id.items()
-                 if any(fnmatch.fnmatchcase(pid, pat) for pat in patterns)]
+        shown = [i for i, p in enumerate(trace)
+                 if any(fnmatch.fnmatchcase(p["id"], pat) for pat in patterns)]
         if want != "all":
-            shown = [p for p in shown if p["value"] is want]
-        return [line(p, 1) for p in shown]
+            shown = [i for i in shown if trace[i]["value"] is want]
+        if detail == "summary" and want is False:
+            # an agreement is out of play for its first failing condition: the summary says
+            # only that one (the full trace keeps them all)
+            out_of_play: set[str] = set()
+            kept = []
+            for i in shown:
+                agreement = made_for[i] or trace[i]["id"].split(".")[1]
+                if agreement not in out_of_play:
+                    out_of_play.add(agreement)
+                    kept.append(i)
+            shown = kept
+        if detail == "summary":
+            return _grouped(book, shown, trace, line, line_ctx, level=1, **extra)
+        return [line(i, 1) for i in shown]
 
     def decisive(t: Mapping[str, Any]) -> bool:
         entry = book.entry(t["id"])
@@ -195,13 +250,13 @@ def _finding(book: Phrasebook, ctx: Context, name: str, f: Any, detail: str) -> 
         applies_id = f"{name}.{f.reason}"
         headline = Line(phrase(book, applies_id, True, ctx, "", **extra),
                         f.citations[-1] if f.citations else None, applies_id, True)
-        lines = [line(t) for t in reasons]
+        lines = [line(index[id(t)]) for t in reasons]
     elif f.status == "does_not_apply":
         t = by_id.get(f"{name}.{f.reason}")
         if t is None:
             headline = Line(f"{f.reason}", None)
         else:
-            headline = line(t)
+            headline = line(index[id(t)])
             lines = parts(t, decisive(t))
     else:
         headline = Line(book.word("unknown_finding"), None, None, None)
@@ -213,26 +268,171 @@ def _finding(book: Phrasebook, ctx: Context, name: str, f: Any, detail: str) -> 
             own_open = [k for k, v in facts.items() if v is None and k not in seen]
             seen |= set(facts)
             if t["value"] is None and (own_open or not facts):
-                lines.append(line(t))
+                lines.append(line(index[id(t)]))
                 lines.extend(parts(t, None))
     full: list[Line] = []
     if detail == "full":
         # a reason is written over the earlier ones (each stage keeps what is still in play):
         # under each reason show the facts it adds, not again those of the stages before it
-        shown: set[str] = set()
-        for t in trace:
-            x = line(t, 0, facts=True)
+        shown_facts: set[str] = set()
+        for i, t in enumerate(trace):
+            x = line(i, 0, facts=True)
             if t["id"] in reason_ids:
-                x.facts = {k: v for k, v in x.facts.items() if k not in shown}
-                shown |= set(t.get("facts") or {})
+                x.facts = {k: v for k, v in x.facts.items() if k not in shown_facts}
+                shown_facts |= set(t.get("facts") or {})
             full.append(x)
     title = book.data.get("findings", {}).get(name, name)
     return FindingPart(
         name=name, title=title, provision=f.citations[0] if f.citations else "",
         status=f.status, status_text=book.word(f.status), reason=f.reason, partner=f.partner,
         agreement=f.agreement, headline=headline, lines=lines,
-        regardless=list(getattr(f, "holds_regardless", None) or []),
+        regardless=_regardless(book, ctx, getattr(f, "holds_regardless", None)),
         citations=list(f.citations), trace=full)
+
+
+_MARK = "\x00"
+
+
+def _grouped(book: Phrasebook, shown: list[int], trace: list[Mapping[str, Any]],
+             line: Any, line_ctx: Any, level: int, **extra: Any) -> list[Line]:
+    """The parts of a clause for the summary: those of one entry that came out alike for the
+    same reason (their grouped sentence reads the same whichever agreement it names) are one
+    line naming them all, with all their citations; a part alone keeps its own sentence."""
+    groups: dict[tuple[str, bool | None, str], list[int]] = {}
+    order: list[int | tuple[str, bool | None, str]] = []
+    for i in shown:
+        t = trace[i]
+        entry = book.entry(t["id"])
+        phrases = entry.grouped(t["value"]) if entry else None
+        signature = None
+        if entry is not None and phrases:
+            c, items = line_ctx(i)
+            signature = choose(phrases, c.with_entry(entry, items=items, partners=[_MARK],
+                                                     **extra))
+        if signature is None or entry is None:
+            order.append(i)
+            continue
+        key = (entry.key, t["value"], signature)
+        if key not in groups:
+            groups[key] = []
+            order.append(key)
+        groups[key].append(i)
+    out = []
+    for k in order:
+        if isinstance(k, int):
+            out.append(line(k, level))
+            continue
+        members = groups[k]
+        if len(members) == 1:
+            out.append(line(members[0], level))
+            continue
+        first = trace[members[0]]
+        entry = book.entry(first["id"])
+        assert entry is not None
+        c, items = line_ctx(members[0])
+        names = []
+        for i in members:
+            ci, _ = line_ctx(i)
+            partner = trace[i]["id"].split(".")[1]
+            names.append(str(ci.labels.get(partner) or _country_name(partner, ci)))
+        text = choose(entry.grouped(first["value"]),
+                      c.with_entry(entry, items=items, partners=names, **extra)) or ""
+        out.append(Line(text[:1].upper() + text[1:],
+                        _merged_citations([trace[i].get("citation") for i in members]),
+                        first["id"], first["value"], {}, level))
+    return out
+
+
+def _merged_citations(citations: list[str | None]) -> str | None:
+    """The citations of several clauses as one, each authority once, in order."""
+    out: list[str] = []
+    for c in citations:
+        for part in _split_citation(c or ""):
+            if part and part not in out:
+                out.append(part)
+    return "; ".join(out) or None
+
+
+def _split_citation(text: str) -> list[str]:
+    # split on "; " outside parentheses ("(a; b)" is one authority)
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if ch == ";" and depth == 0:
+            parts.append(text[start:i].strip())
+            start = i + 1
+    parts.append(text[start:].strip())
+    return parts
+
+
+def _agreement_made_for(law: Any, clause_id: str, k: int) -> str | None:
+    """The agreement a partner's clause (``aca.<partner>.<kind>``) was made for: the clauses of
+    a partner's agreements come in the law data's order, so its k-th occurrence is the k-th
+    agreement with that partner."""
+    parts = clause_id.split(".")
+    if law is None or len(parts) != 3 or parts[0] != "aca":
+        return None
+    mine = [a.id for a in getattr(law, "agreements", ()) if a.partner == parts[1]]
+    return mine[k] if k < len(mine) else None
+
+
+def _agreement_labels(ctx: Context) -> dict[str, str]:
+    """Each agreement's name in the memo: its partner, with the year (the last part of its
+    id) when the partner has several agreements."""
+    agreements = list(getattr(ctx.law, "agreements", ()) or ())
+    out = {}
+    for a in agreements:
+        name = str(_country_name(a.partner, ctx))
+        year = re.search(r"(\d{4})$", a.id)
+        several = sum(1 for b in agreements if b.partner == a.partner) > 1
+        out[a.id] = f"{name} ({year.group(1)})" if several and year else name
+    return out
+
+
+def _country_name(code: str, ctx: Context) -> Any:
+    from safethird.memo.phrasebook import FILTERS
+
+    return FILTERS["country"](code, ctx)
+
+
+def _regardless(book: Phrasebook, ctx: Context, value: Any) -> list[str]:
+    """``holds_regardless``: the unknown facts a finding reads whose answer cannot change it,
+    as one sentence naming each by its question; an entry that is already a sentence (an
+    older engine's) is kept as it is."""
+    if not value:
+        return []
+    if isinstance(value, str):
+        value = [value]
+    paths = [v for v in value if isinstance(v, str) and _FACT_PATH.fullmatch(v)]
+    sentences = [str(v) for v in value if v not in paths]
+    if paths:
+        names = [_fact_name(book, ctx, p) for p in paths]
+        found = choose(book.data.get("regardless"),
+                       ctx.with_entry(None, facts="; ".join(names)))
+        sentences.insert(0, found or f"{book.word('regardless')}: {'; '.join(names)}.")
+    return sentences
+
+
+_FACT_PATH = re.compile(r"[a-z_]+(\[[^\]]*\])?(\.[A-Za-z0-9_\-]+)*")
+
+
+def _fact_name(book: Phrasebook, ctx: Context, path: str) -> str:
+    """A fact as a noun phrase for a list: the phrasebook's ``facts`` entry, else its
+    question."""
+    names = book.data.get("facts", {})
+    entry = None
+    if path in names:
+        entry = names[path]
+    else:
+        for key, value in names.items():
+            if "{" in key:
+                m = _key_pattern(key).fullmatch(path)
+                if m:
+                    found = choose(value, replace(ctx.with_entry(None), captures=m.groupdict()))
+                    if found:
+                        return found
+    found = choose(entry, ctx.with_entry(None)) if entry is not None else None
+    return found or _question_text(book, ctx, path).rstrip("?")
 
 
 def _deciding_facts(t: Mapping[str, Any]) -> dict[str, Any]:
@@ -264,7 +464,8 @@ def _pathway_title(book: Phrasebook, ctx: Context, code: str, partner: str | Non
                   ctx.with_entry(None, partner=partner)) or code
 
 
-def _questions(book: Phrasebook, ctx: Context, d: Determination) -> list[Question]:
+def _questions(book: Phrasebook, ctx: Context, d: Determination,
+               detail: str = "full") -> list[Question]:
     detailed = {q.get("fact"): q for q in getattr(d, "questions", None) or []}
     out = []
     for path in d.missing_facts:
@@ -278,6 +479,44 @@ def _questions(book: Phrasebook, ctx: Context, d: Determination) -> list[Questio
         out.append(Question(path, _question_text(book, ctx, path), settles,
                             list(q.get("with", [])), bool(q.get("alone")),
                             list(q.get("citations", []))))
+    return _grouped_questions(book, ctx, out) if detail == "summary" else out
+
+
+def _grouped_questions(book: Phrasebook, ctx: Context, questions: list[Question]
+                       ) -> list[Question]:
+    """The summary asks once the same question about several agreements' partners (the
+    threshold screening's finding on each): one question naming them all, at the place of
+    the first, when what each answer settles is the same."""
+    grouped = book.data.get("questions_grouped", {})
+    keys: dict[int, tuple[str, str]] = {}
+    for n, q in enumerate(questions):
+        for key in grouped:
+            m = _key_pattern(key).fullmatch(q.fact)
+            if m and "partner" in m.groupdict():
+                keys[n] = (key, m.group("partner"))
+                break
+    groups: dict[tuple[str, tuple[str, ...], bool, tuple[str, ...]], list[int]] = {}
+    for n, (key, _) in keys.items():
+        q = questions[n]
+        groups.setdefault((key, tuple(q.settles), q.alone, tuple(q.citations)), []).append(n)
+    out = []
+    done: set[int] = set()
+    for n, q in enumerate(questions):
+        if n in done:
+            continue
+        sig = next((g for g, members in groups.items() if n in members), None)
+        members = groups.get(sig, [n]) if sig else [n]
+        if len(members) < 2:
+            out.append(q)
+            continue
+        done |= set(members)
+        key = keys[n][0]
+        names = [str(_country_name(keys[i][1], ctx)) for i in members]
+        text = choose(grouped[key], ctx.with_entry(None, partners=names)) or q.text
+        facts = [questions[i].fact for i in members]
+        together = [w for i in members for w in questions[i].together_with if w not in facts]
+        out.append(Question(", ".join(facts), text, q.settles, list(dict.fromkeys(together)),
+                            q.alone, q.citations))
     return out
 
 
@@ -290,8 +529,11 @@ def _answer(book: Phrasebook, ctx: Context, value: Any, path: str = "") -> str:
 def _branches(book: Phrasebook, ctx: Context, d: Determination) -> list[str]:
     out = []
     for b in getattr(d, "branches", None) or []:
-        text = b.get("text") or \
-            f"if {b.get('fact')} = {_answer(book, ctx, b.get('value'), b.get('fact', ''))}"
+        value = b.get("value")
+        own = book.data.get("branches", {}).get(b.get("fact"), {})
+        text = (own.get(str(value).lower()) if isinstance(value, bool) else None) or \
+            b.get("text") or \
+            f"if {b.get('fact')} = {_answer(book, ctx, value, b.get('fact', ''))}"
         code = b.get("pathway", "")
         out.append(f"{text[:1].upper()}{text[1:]}: {_pathway_title(book, ctx, code, None)} "
                    f"({code})")
@@ -309,13 +551,19 @@ def _assumptions(book: Phrasebook, ctx: Context, d: Determination) -> list[str]:
     return out
 
 
-def _warnings(d: Determination) -> list[Line]:
+def _warnings(book: Phrasebook, ctx: Context, d: Determination) -> list[Line]:
+    """Each warning with its message (the law data's, in English); in another language its
+    phrasebook sentence comes first, so the memo says in its own language what it is."""
     out = []
     for w in d.warnings or []:
         label = w.get("measure") or w.get("code") or ""
         cites = "; ".join(w.get("citations") or []) or None
-        out.append(Line(f"{label}: {w.get('message', '')}" if label else w.get("message", ""),
-                        cites))
+        message = w.get("message", "")
+        if book.language != "en" and label:
+            own = phrase(book, f"warning.{label}", True, ctx, "")
+            if book.has_phrasing(f"warning.{label}"):
+                message = f"{own} {message}".strip()
+        out.append(Line(f"{label}: {message}" if label else message, cites))
     return out
 
 

@@ -23,6 +23,8 @@ _PLACEHOLDER = re.compile(r"\{([^{}|]+)((?:\|[a-z_]+)*)\}")
 _KEY_PART = re.compile(r"\{([a-z_]+)\}")
 _ROUTE_FILTER = re.compile(r"^route\[([a-z_]+)=([a-z_]+)\]\.([a-z_]+)$")
 _PHRASE_KEYS = ("holds", "fails", "unknown")
+# the keys of an entry that are not variables its sentences can read
+_ENTRY_KEYS = (*_PHRASE_KEYS, "parts", "decisive", "after_earlier", "grouped")
 
 
 class Missing(Exception):
@@ -36,7 +38,16 @@ class Entry:
     captures: Mapping[str, str]
 
     def phrases(self, value: bool | None) -> Any:
-        return self.data.get({True: "holds", False: "fails", None: "unknown"}[value])
+        return self.data.get(value_key(value))
+
+    def grouped(self, value: bool | None) -> Any:
+        """The sentence for several parts of this entry that came out alike, naming them all
+        as ``{partners}``."""
+        return (self.data.get("grouped") or {}).get(value_key(value))
+
+
+def value_key(value: bool | None) -> str:
+    return {True: "holds", False: "fails", None: "unknown"}[value]
 
 
 @dataclass
@@ -122,14 +133,20 @@ class Context:
     law: Any = None
     captures: Mapping[str, str] = field(default_factory=dict)
     local: Mapping[str, Any] = field(default_factory=dict)
+    # a part of the clause id read as another law-data item: when a partner has several
+    # agreements, ``@partner`` is the one this clause was made for
+    items: Mapping[str, str] = field(default_factory=dict)
+    # the names of the agreements as the memo shows them (``agreement`` filter)
+    labels: Mapping[str, str] = field(default_factory=dict)
 
-    def with_entry(self, entry: Entry | None, **extra: Any) -> Context:
+    def with_entry(self, entry: Entry | None, items: Mapping[str, str] | None = None,
+                   **extra: Any) -> Context:
         if entry is None:
-            return Context(self.book, self.record, self.as_of, self.law, {}, dict(extra))
-        local = {k: v for k, v in entry.data.items()
-                 if k not in (*_PHRASE_KEYS, "parts", "decisive", "after_earlier")}
+            return Context(self.book, self.record, self.as_of, self.law, {}, dict(extra),
+                           dict(items or {}), self.labels)
+        local = {k: v for k, v in entry.data.items() if k not in _ENTRY_KEYS}
         return Context(self.book, self.record, self.as_of, self.law, entry.captures,
-                       local | extra)
+                       local | extra, dict(items or {}), self.labels)
 
     def resolve(self, expr: str) -> Any:
         expr = expr.strip()
@@ -143,7 +160,7 @@ class Context:
             return self._fill_local(self.local[expr])
         if expr.startswith("@"):
             head, _, rest = expr[1:].partition(".")
-            item = law_item(self.law, self.captures.get(head, head))
+            item = law_item(self.law, self.items.get(head) or self.captures.get(head, head))
             return _attr_path(item, rest)
         if expr.startswith("law."):
             return _attr_path(self.law, expr[4:])
@@ -438,6 +455,16 @@ def _list(v: Any, ctx: Context) -> Any:
     return v
 
 
+def _agreement(key: Any, ctx: Context) -> Any:
+    """An agreement as the memo names it: its partner, with the year when the partner has
+    more than one (a partner code or an agreement id)."""
+    if key in ctx.labels:
+        return ctx.labels[key]
+    item = law_item(ctx.law, key) if isinstance(key, str) else None
+    partner = getattr(item, "partner", None) or key
+    return _country(partner, ctx)
+
+
 FILTERS = {
     "country": _each(_country),
     "state": _each(_state),
@@ -449,6 +476,7 @@ FILTERS = {
     "operated": _operated,
     "claims": _claims,
     "list": _list,
+    "agreement": _each(_agreement),
 }
 
 
