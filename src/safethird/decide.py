@@ -377,6 +377,12 @@ def possible(record: dict[str, Any], as_of: dt.date) -> bool:
         for leg in record.get("route") or []:
             if any(d is not None and d > arrived for d in (leg.get("entered"), leg.get("left"))):
                 return False
+    # the route is the journey to the US: it may start in the country of residence, never pass
+    # through it later (travel that ended in a residence is not part of the route)
+    countries = [leg.get("country") for leg in record.get("route") or []]
+    for residence in (record.get("last_habitual_residence"), record.get("habitual_residence")):
+        if residence is not None and residence in countries[1:] and countries[0] != residence:
+            return False
     for leg in record.get("route") or []:
         entered, left = leg.get("entered"), leg.get("left")
         if entered is not None and left is not None and left < entered:
@@ -481,12 +487,13 @@ def _exact_outcome(r: Rules, ws: _Worlds) -> dict[str, Any]:
         reason = UNDETERMINED
         if status != UNKNOWN_STATUS:
             # the first reason that holds in every world; else (a different reason in
-            # different worlds) the first that holds in some
+            # different worlds) the last of them: what holds when the earlier ones, which turn
+            # on facts still unknown, turn out not to
             everywhere = [x.code for x in f.reasons if w.node(f.column(x.code)) is True]
             reasons = [x for x in w.parts(2 * i + 1) if x is not None]
             order = [x.code for x in f.reasons] + [f.applies_code]
             reason = everywhere[0] if everywhere else \
-                min(reasons, key=order.index) if reasons else UNDETERMINED
+                max(reasons, key=order.index) if reasons else UNDETERMINED
         partner = None
         if status == APPLIES:
             partner = next((p for p, _ in f.partners

@@ -67,13 +67,36 @@ def questions(w: Worlds, others: Sequence[Worlds], pathway_part: int,
                         f), f, settled, every))
     scored.sort(key=lambda x: x[0])
     out = []
-    names_of = _nodes_reading(w)
-    for _, f, settled, every in scored:
-        with_ = [] if every else list(dict.fromkeys(
-            g for x in everyone for g in _partners(x, f) if g in relevant and g != f))
-        clauses = [c for c in names_of.get(f, [])]
+    names_of = _nodes_reading(w, frozenset(problem.part_nodes[pathway_part]))
+    for _, f, settled, _every in scored:
+        with_ = [] if settled else _together(w, f, [g for g in relevant if g != f],
+                                             pathway_part)
+        clauses = names_of.get(f, [])[:3]  # "why we ask": the first clauses it can settle
         out.append(Question(f, bool(settled), settled, with_, [c.id for c in clauses],
                             list(dict.fromkeys(c.citation for c in clauses))))
+    return out
+
+
+def _together(w: Worlds, f: str, others: Sequence[str], part: int) -> list[str]:
+    """The facts that, answered with ``f``, can settle the pathway: some pair of answers
+    leaves worlds that all agree on it."""
+    out = []
+    for g in others:
+        done = False
+        for v in w.choices.get(f, []):
+            with_v = w.consistent(f, _hashable(v))
+            for u in w.choices.get(g, []):
+                u = _hashable(u)
+                leaves = [leaf for leaf in with_v
+                          if g not in leaf.assigned or leaf.assigned[g] == u]
+                paths = {leaf.outcome[part] for leaf in leaves}
+                if leaves and len(paths) == 1 and None not in paths:
+                    done = True
+                    break
+            if done:
+                break
+        if done:
+            out.append(g)
     return out
 
 
@@ -91,12 +114,13 @@ def _partners(w: Worlds, f: str) -> list[str]:
     return list(out)
 
 
-def _nodes_reading(w: Worlds) -> dict[str, list[Clause]]:
-    """For each unknown fact, the output clauses still unknown in the case that read it."""
+def _nodes_reading(w: Worlds, skip: frozenset[str] = frozenset()) -> dict[str, list[Clause]]:
+    """For each unknown fact, the output clauses still unknown in the case that read it (not
+    those of ``skip``: the pathway's rows, which read every fact of the findings)."""
     out: dict[str, list[Clause]] = {}
     problem = w.problem
     for name, node in problem.nodes.items():
-        if w.base.get(name) is not None or not isinstance(node, Clause):
+        if name in skip or w.base.get(name) is not None or not isinstance(node, Clause):
             continue
         for s in unknown_slots(problem, _record_of(w), [name]):
             lst = out.setdefault(s, [])
@@ -109,10 +133,11 @@ def _record_of(w: Worlds) -> Mapping[str, Any]:
     return w.record
 
 
-def regardless(w: Worlds, names: Sequence[str]) -> list[str]:
-    """The unknown facts the nodes ``names`` read, when what they decide is settled whatever
-    those facts are."""
-    return unknown_slots(w.problem, _record_of(w), names)
+def regardless(w: Worlds, names: Sequence[str] = ()) -> list[str]:
+    """The unknown facts an answer waited on (those the search split on) when it came out the
+    same whatever they are."""
+    relevant = set(w.relevant())
+    return [f for f in w.choices if f not in relevant]
 
 
 def _top(path: str) -> str:
