@@ -149,6 +149,13 @@ def main() -> None:
     print(f"5. Dask, 2-worker LocalCluster: {dask_s:.2f} s ({ROWS / dask_s:,.0f} cases/s), "
           f"{dask_s / ours_s:.2f}× the local run")
 
+    from latency import decide_latency
+    from latency import main as compiled_latency
+
+    print("\n— per-case latency —")
+    compiled_latency(100)
+    decide_latency()
+
     if os.environ.get("SAFETHIRD_BENCH_API", "1") != "0":
         from bench_api import main as api_main
 

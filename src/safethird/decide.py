@@ -377,12 +377,6 @@ def possible(record: dict[str, Any], as_of: dt.date) -> bool:
         for leg in record.get("route") or []:
             if any(d is not None and d > arrived for d in (leg.get("entered"), leg.get("left"))):
                 return False
-    # the route is the journey to the US: it may start in the country of residence, never pass
-    # through it later (travel that ended in a residence is not part of the route)
-    countries = [leg.get("country") for leg in record.get("route") or []]
-    for residence in (record.get("last_habitual_residence"), record.get("habitual_residence")):
-        if residence is not None and residence in countries[1:] and countries[0] != residence:
-            return False
     for leg in record.get("route") or []:
         entered, left = leg.get("entered"), leg.get("left")
         if entered is not None and left is not None and left < entered:
@@ -538,9 +532,9 @@ def _not_shown(r: Rules, record: dict[str, Any], as_of: dt.date, outcome: Mappin
     now = tuple(kleene[i] for i in r.problem.decisive)
     out = []
     not_shown = frozenset(procedure.NOT_SHOWN)
-    candidates = [p for p in r.problem.order if exact.is_fixed(p, not_shown)
-                  and p not in have and _get(record, p) is None
-                  and any(p in r.problem.reads[name] for name in names)]
+    # those an answer still waits on, in the reading where "not shown" is not yet an answer
+    candidates = [p for p in exact.waits_on(r.problem, record, as_of, names)
+                  if exact.is_fixed(p, not_shown) and p not in have]
     for path in candidates:
         settles = []
         changes = False

@@ -76,6 +76,7 @@ class Analysis:
     def __init__(self, roots: Iterable[Expr]):
         self.mentions: dict[str, Mentions] = defaultdict(Mentions)
         self.reads_route = False
+        self._country_classes: dict[tuple, list[str]] = {}
         seen: set[int] = set()
         for root in roots:
             for n in root.walk():
@@ -163,7 +164,15 @@ class Analysis:
     def _countries(self, record: Mapping[str, Any], path: str, as_of: dt.date) -> list[str]:
         mm = self._signature_parts(path)
         partners = {v for v in self._partner_values(record, path) if isinstance(v, str)}
-        case_days = sorted(_case_dates(record, as_of))
+        case_days = sorted(_case_dates(record, as_of)) if mm.lookups else []
+        key = (pattern(path), tuple(sorted(partners)), tuple(case_days))
+        cached = self._country_classes.get(key)
+        if cached is None:
+            cached = self._country_classes[key] = self._group_countries(mm, partners, case_days)
+        return list(cached)
+
+    def _group_countries(self, mm: Mentions, partners: set[str], case_days: list[dt.date]
+                         ) -> list[str]:
         preferred = [*(sorted(mm.constants, key=str)), *sorted(partners), MEXICO]
 
         def sig(code: str) -> tuple:
