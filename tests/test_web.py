@@ -192,6 +192,66 @@ def test_another_organisation_and_a_viewer_are_refused(web) -> None:
     assert r.status_code == 403
 
 
+# every page about one case, with what a form of ours posts to it
+CASE_PAGES = [("get", "", {}), ("get", "/memo", {}), ("post", "/keep", {}),
+              ("post", "/answer", {"fact": "fear_claimed", "value": "yes"}),
+              ("post", "/route", {"action": "add", "value": "Mexico"})]
+
+
+@pytest.mark.parametrize(("method", "page", "data"), CASE_PAGES)
+def test_every_case_page_refuses_strangers_and_viewers_the_same_way(web, method, page,
+                                                                    data) -> None:
+    a = web()
+    a.login("s@a.org")
+    case = a.post("/cases", label="A's case").url.path.rsplit("/", 1)[1]
+    version = a.field("version")
+
+    def call(b: Browser, csrf: str | None):
+        url = f"/cases/{case}{page}"
+        if method == "get":
+            return b.c.get(url, follow_redirects=False)
+        return b.c.post(url, data=data | {"csrf": csrf, "version": version},
+                        follow_redirects=False)
+
+    nobody = web()
+    nobody.get("/login")
+    r = call(nobody, nobody.field("csrf"))
+    assert r.status_code == 303 and r.headers["location"] == f"/login?next=/cases/{case}{page}"
+    other = web()
+    other.login("s@b.org")
+    r = call(other, other.field("csrf"))
+    assert r.status_code == 404 and "no case" in r.text and "A&#39;s case" not in r.text
+    viewer = web()
+    viewer.login("v@a.org")
+    r = call(viewer, viewer.field("csrf"))
+    assert r.status_code == (200 if method == "get" else 403), r.text[:300]
+    if method == "post":
+        assert call(a, "forged").status_code == 400
+        assert a.get(f"/cases/{case}").status_code == 200
+        assert f'name="version" value="{version}"' in a.page.text  # nothing was changed
+
+
+def test_a_refused_write_still_audits_the_read_before_it(web, tmp_path: Path) -> None:
+    from safethird.store.models import AuditEntry
+
+    store = Store(f"sqlite:///{tmp_path / 'web.db'}", keys=KEYS, run_migrations=False)
+
+    def audited() -> list[str]:
+        with store.session() as s:
+            return [e.action for e in s.query(AuditEntry).order_by(AuditEntry.seq)]
+
+    a = web()
+    a.login("s@a.org")
+    case = a.post("/cases", label="x").url.path.rsplit("/", 1)[1]
+    viewer = web()
+    viewer.login("v@a.org")
+    viewer.get(f"/cases/{case}")
+    before = audited()
+    assert viewer.post(f"/cases/{case}/keep").status_code == 403
+    assert audited() == [*before, "case.read"]  # the keep read the case, then was refused
+    store.dispose()
+
+
 def test_session_cookie_and_security_headers(web) -> None:
     b = web()
     r = b.login("s@a.org")
