@@ -62,7 +62,12 @@ def web(tmp_path: Path):
                                  ("s@b.org", "B", "screener")):
             accounts.add_user(s, email, PASSWORD, org=org, role=role)
     app = create_workspace(store)
-    yield lambda: Browser(TestClient(app))
+
+    def browser() -> Browser:
+        return Browser(TestClient(app))
+
+    browser.store = store  # type: ignore[attr-defined]
+    yield browser
     store.dispose()
 
 
@@ -123,6 +128,27 @@ def test_a_screener_decides_a_case_then_an_edited_answer_changes_it(web) -> None
         "credible_fear_barred"
     memo = b.get(f"/cases/{case}/memo")
     assert memo.status_code == 200 and "credible_fear_barred" in memo.text
+
+
+@pytest.mark.parametrize("example", sorted((WEB.parents[2] / "examples").glob("*.json")),
+                         ids=lambda p: p.stem)
+def test_the_demo_cases_open_with_their_memo(web, example: Path) -> None:
+    """`make run` seeds the examples as cases: each opens, decided as the CLI decides it."""
+    import json
+
+    from safethird import decide
+    from safethird.store import cases
+
+    facts = json.loads(example.read_text())
+    with web.store.session() as s:
+        user = accounts.user_by_email(s, "s@a.org")
+        case = cases.create(s, web.store.cipher, user, facts, example.stem).id
+    b = web()
+    b.login("s@a.org")
+    page = b.get(f"/cases/{case}")
+    assert page.status_code == 200, page.text[-300:]
+    assert decide(facts).pathway in page.text
+    assert b.get(f"/cases/{case}/memo").status_code == 200
 
 
 def test_dont_know_keeps_the_fact_unknown_and_moves_on(web) -> None:

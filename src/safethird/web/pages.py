@@ -263,8 +263,9 @@ def router(store: Store, sessions: Sessions) -> APIRouter:
             q = interview.question(fact, result, view.facts)
         else:
             q = interview.next_question(result, view.facts, dont_know)
+        # the case's own id (an imported row's, an example's) is kept but is no fact to show
         given = [(p, v, interview.kind(p)) for p, v in cases.flatten(view.facts).items()
-                 if p != "route" and not p.startswith("route[")]
+                 if p not in ("id", "route") and not p.startswith("route[")]
         open_unknown = [p for p in result["missing_facts"] if p in dont_know]
         # any other fact the screener knows may be given too (and must be, when the engine
         # names no question but the outcome is still undetermined)
