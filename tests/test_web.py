@@ -278,6 +278,38 @@ def test_a_refused_write_still_audits_the_read_before_it(web, tmp_path: Path) ->
     store.dispose()
 
 
+# fact paths no question of ours names: a leg the route does not have, a per-country fact
+# without its country, a list item, a group of facts, nothing
+ODD_FACTS = ["route[5].country", "route[0].entered", "route[].country", "nationalities[0]",
+             "fear_of_receiving_country", "fear_of_receiving_country.*",
+             "fear_of_receiving_country.", "arrival", "arrival.date.day", "", "x" * 500]
+ODD_ROUTE_EDITS = [("add", "0", "\x00"), ("add", "0", "Atlantis"), ("remove", "7", ""),
+                   ("up", "-1", ""), ("down", "x", ""), ("sideways", "0", "Mexico")]
+
+
+def test_malformed_answers_and_route_edits_are_4xx_never_5xx(web) -> None:
+    b = web()
+    b.login("s@a.org")
+    case = b.post("/cases", label="x").url.path.rsplit("/", 1)[1]
+    csrf, version = b.field("csrf"), b.field("version")
+    for fact in ODD_FACTS:
+        for value in ("yes", "\x00"):
+            r = b.c.post(f"/cases/{case}/answer", data={
+                "csrf": csrf, "fact": fact, "value": value, "version": version})
+            assert r.status_code == 400 and "does not exist" in r.text, (fact, value, r)
+        assert b.c.get(f"/cases/{case}", params={"fact": fact}).status_code == 200
+    for action, index, value in ODD_ROUTE_EDITS:
+        r = b.c.post(f"/cases/{case}/route", data={
+            "csrf": csrf, "action": action, "index": index, "value": value,
+            "version": version})
+        assert 400 <= r.status_code < 500, (action, index, value, r.status_code)
+    r = b.c.post(f"/cases/{case}/answer", data={"csrf": csrf, "fact": "arrival.date",
+                                                "value": "2019-13-45", "version": version})
+    assert r.status_code == 422 and "YYYY-MM-DD" in r.text
+    b.get(f"/cases/{case}")
+    assert b.field("version") == version  # none of them changed the case
+
+
 def test_session_cookie_and_security_headers(web) -> None:
     b = web()
     r = b.login("s@a.org")

@@ -112,6 +112,23 @@ def kind(path: str) -> str:
     return "route" if key == "route" else facts_mod.FACTS[key].kind
 
 
+_LEG = re.compile(r"route\[(\d+)\]")
+
+
+def check_path(path: str, facts: dict[str, Any]) -> str:
+    """The kind of the fact at ``path`` if this case can hold it, else KeyError: a leg's fact
+    needs that leg on the route (``route[1].left`` of a one-leg route names nothing), a
+    per-country fact needs its country (not ``*``, not the bare map)."""
+    k = kind(path)
+    key = spec_key(path)
+    if key.endswith(".*") and (path == key[:-2] or path.endswith(("*", "."))):
+        raise KeyError(path)
+    leg = _LEG.match(path)
+    if "[]" in path or (leg and int(leg.group(1)) >= len(facts.get("route") or [])):
+        raise KeyError(path)
+    return k
+
+
 class AnswerError(ValueError):
     pass
 

@@ -313,7 +313,7 @@ def router(store: Store, sessions: Sessions) -> APIRouter:
         fact = request.query_params.get("fact")
         try:
             if fact:
-                interview.kind(fact)
+                interview.check_path(fact, view.facts)
         except KeyError:
             fact = None
         return case_page(request, sess, user, view, fact=fact)
@@ -330,7 +330,7 @@ def router(store: Store, sessions: Sessions) -> APIRouter:
             try:
                 view = cases.read(s, store.cipher, user, case_id)
                 version = int(first(form, "version", "0") or 0)
-                interview.kind(fact)
+                interview.check_path(fact, view.facts)
                 value = interview.parse_answer(fact, form)
                 dont_know = set(view.dont_know)
                 if value is interview.DONT_KNOW:
