@@ -259,3 +259,52 @@ def test_a_screener_imports_a_case_table_and_reads_the_rows_in_error(page, serve
     page.get_by_role("button", name="Import", exact=True).click()
     page.wait_for_selector("text=Cases opened: 1")
     axe_clean(page, "import done")
+
+
+def test_the_interview_in_spanish_with_a_wrong_answer_announced(page, server) -> None:
+    """The same pages in Spanish pass axe too: the login (before and after a refused
+    password), the first questions, a wrong answer (announced as an alert, tied to its
+    field) and the memo, all with lang="es"."""
+    page.goto(server.url + "/login")
+    page.get_by_role("link", name="Español").click()
+    page.wait_for_function("() => document.documentElement.lang === 'es'")
+    axe_clean(page, "login in Spanish")
+    page.get_by_label("Correo electrónico").fill("screener@a.org")
+    page.get_by_label("Contraseña").fill("not the password")
+    page.get_by_role("button", name="Iniciar sesión").click()
+    page.get_by_role("alert").wait_for()
+    email = page.get_by_label("Correo electrónico")
+    assert email.get_attribute("aria-describedby") == "login-error"
+    assert email.input_value() == "screener@a.org"  # kept: only the password is typed again
+    axe_clean(page, "login refused in Spanish")
+    page.get_by_label("Contraseña").fill(PASSWORD)
+    page.get_by_role("button", name="Iniciar sesión").click()
+    page.wait_for_url(re.compile(r"/cases$"))
+    assert page.evaluate("document.documentElement.lang") == "es"
+    page.get_by_label(re.compile("Nombre del nuevo caso")).fill("Caso en español")
+    page.get_by_role("button", name="Abrir un caso nuevo").click()
+    page.wait_for_url(re.compile(r"/cases/c[0-9a-f]+$"))
+    page.get_by_role("heading", name="Siguiente pregunta").wait_for()
+    axe_clean(page, "first question in Spanish")
+    shot(page, "09-spanish-question")
+
+    q = page.locator("section.question")
+    before = version(page)
+    page.goto(page.url + "?fact=nationalities")
+    q.locator("input[name=value]").first.fill("Atlantis")
+    q.get_by_role("button", name="Guardar la respuesta").click()
+    page.get_by_role("alert").wait_for()
+    assert version(page) == before  # nothing saved
+    assert q.locator("fieldset").get_attribute("aria-describedby") == "q-error"
+    axe_clean(page, "wrong answer in Spanish")
+    shot(page, "10-spanish-wrong-answer")
+    q.locator("input[name=value]").first.fill("Honduras")
+    q.get_by_role("button", name="Guardar la respuesta").click()
+    wait_saved(page, before)
+    axe_clean(page, "second question in Spanish")
+
+    page.get_by_role("link", name="Imprimir el memorando").click()
+    page.wait_for_url(re.compile(r"/memo$"))
+    assert page.evaluate("document.documentElement.lang") == "es"
+    axe_clean(page, "memo in Spanish")
+    shot(page, "11-spanish-memo")

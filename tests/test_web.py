@@ -3,6 +3,7 @@ stop, editing an answer, organisations and roles, headers, Spanish and the gloss
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 
@@ -310,6 +311,26 @@ def test_malformed_answers_and_route_edits_are_4xx_never_5xx(web) -> None:
     assert b.field("version") == version  # none of them changed the case
 
 
+def test_a_typed_answer_is_quoted_back_in_the_users_language_whatever_it_holds(web) -> None:
+    b = web()
+    b.login("s@a.org")
+    case = b.post("/cases", label="x").url.path.rsplit("/", 1)[1]
+    for typed in ("50% Honduras", "%(name)s", "%d"):
+        b.get(f"/cases/{case}?fact=nationalities")
+        r = b.post(f"/cases/{case}/answer", fact="nationalities", version=b.field("version"),
+                   value=typed)
+        assert r.status_code == 422, (typed, r.text[-300:])
+        assert "no country called" in r.text and typed in html.unescape(r.text)
+    b.get("/language/es")
+    b.get(f"/cases/{case}?fact=nationalities")
+    r = b.post(f"/cases/{case}/answer", fact="nationalities", version=b.field("version"),
+               value="50% Atlantis")
+    assert r.status_code == 422 and "no hay ningún país llamado '50% Atlantis'" in \
+        html.unescape(r.text)
+    r = b.post(f"/cases/{case}/route", version=b.field("version"), action="up", index="x")
+    assert r.status_code == 422 and "ese tramo no está en la ruta" in r.text
+
+
 def test_session_cookie_and_security_headers(web) -> None:
     b = web()
     r = b.login("s@a.org")
@@ -337,6 +358,12 @@ def _msgids() -> set[str]:
         ids |= {m.replace('\\"', '"') for m in re.findall(r'_\("((?:[^"\\]|\\.)*)"\)',
                                                            p.read_text())}
         ids |= set(re.findall(r"_\('([^']*)'\)", p.read_text()))
+    # what the server says on a page: wrong answers, refusals, notices
+    code = (WEB / "interview.py").read_text() + (WEB / "pages.py").read_text()
+    said = re.findall(r'AnswerError\(\s*"([^"]+)"', code) + re.findall(
+        r'refused\(request, sess, \d+,\s*"([^"]+)"', code) + re.findall(
+        r'(?:CHANGED_MEANWHILE = |conflict=\(\s*)((?:"[^"]*"\s*)+)', code)
+    ids |= {re.sub(r'"\s*"', "", s).strip().strip('"') for s in said}
     return ids | set(interview.QUESTIONS.values()) | set(interview.CHOICES.values())
 
 

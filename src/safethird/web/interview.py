@@ -130,7 +130,17 @@ def check_path(path: str, facts: dict[str, Any]) -> str:
 
 
 class AnswerError(ValueError):
-    pass
+    """A wrong answer, said to the screener in their language: ``msgid`` is the catalogue's
+    English text, ``params`` what is put in it after translation (a typed text may hold any
+    character, "%" too, so it never enters the text that is translated)."""
+
+    def __init__(self, msgid: str, **params: str):
+        super().__init__(msgid % params if params else msgid)
+        self.msgid, self.params = msgid, params
+
+    def said(self, gettext: Any) -> str:
+        text = gettext(self.msgid)
+        return text % self.params if self.params else text
 
 
 @dataclass
@@ -215,7 +225,8 @@ def country_code(text: str) -> str:
     try:
         return pycountry.countries.lookup(text).alpha_2
     except LookupError:
-        raise AnswerError(f"no country called {text!r}: choose one from the list") from None
+        raise AnswerError("no country called %(name)s: choose one from the list",
+                          name=repr(text)) from None
 
 
 def parse_answer(path: str, form: dict[str, list[str]]) -> Any:
@@ -308,5 +319,5 @@ def route_edit(facts: dict[str, Any], action: str, index: int = 0, country: str 
         if 0 <= j < len(legs):
             legs[index], legs[j] = legs[j], legs[index]
     else:
-        raise AnswerError(f"unknown route action {action!r}")
+        raise AnswerError("unknown route action %(action)s", action=repr(action))
     return facts | {"route": legs}

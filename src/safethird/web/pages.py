@@ -86,6 +86,16 @@ def router(store: Store, sessions: Sessions) -> APIRouter:
         env = ENVIRONMENTS[lang]
         gettext = translations(lang).gettext
         flash, sess.flash = sess.flash, None
+        # what the server says (a refusal, a wrong answer, a notice) is translated here, not
+        # by the templates' _(): there a "%" in it (a typed answer quoted back) would be read
+        # as a format
+        for key in ("error", "message", "refused"):
+            said = ctx.get(key)
+            if isinstance(said, interview.AnswerError):
+                ctx[key] = said.said(gettext)
+            elif isinstance(said, str):
+                ctx[key] = gettext(said)
+        flash = gettext(flash) if flash else None
         html = env.get_template(template).render(
             request=request, csrf=sess.csrf, lang=lang, languages=LANGUAGES, flash=flash,
             countries=interview.country_names(), choices=interview.CHOICES,
@@ -173,7 +183,7 @@ def router(store: Store, sessions: Sessions) -> APIRouter:
             attempt = accounts.login(s, first(form, "email"), first(form, "password"))
         if attempt.user is None:
             return render(request, sess, "login.html", status=401, error=attempt.refusal,
-                          next=first(form, "next"))
+                          next=first(form, "next"), email=first(form, "email"))
         new = Session(uid=attempt.user.id, lang=sess.lang)  # a new CSRF token on login
         target = first(form, "next", "/cases")
         return redirect(request, new, target if target.startswith("/") and
@@ -251,7 +261,8 @@ def router(store: Store, sessions: Sessions) -> APIRouter:
             "Content-Disposition": 'attachment; filename="caseload.csv"'})
 
     def case_page(request: Request, sess: Session, user: User, view: cases.CaseView, *,
-                  fact: str | None = None, error: str | None = None,
+                  fact: str | None = None,
+                  error: str | interview.AnswerError | None = None,
                   status: int = 200) -> HTMLResponse:
         d = engine.decision(view.facts)
         result = d.to_dict()
@@ -344,7 +355,7 @@ def router(store: Store, sessions: Sessions) -> APIRouter:
             except TOLD_BY_SIGNED_IN:
                 raise
             except (interview.AnswerError, StoreError) as exc:
-                wrong = exc.message if isinstance(exc, StoreError) else str(exc)
+                wrong = exc.message if isinstance(exc, StoreError) else exc
             except (KeyError, ValueError):  # a fact or version that no form of ours sends
                 raise Refused(refused(request, sess, 400,
                                       "That question does not exist.")) from None
@@ -369,8 +380,10 @@ def router(store: Store, sessions: Sessions) -> APIRouter:
                              version=int(first(form, "version", "0") or 0), facts=facts)
             except TOLD_BY_SIGNED_IN:
                 raise
-            except (interview.AnswerError, StoreError, ValueError) as exc:
-                wrong = exc.message if isinstance(exc, StoreError) else str(exc)
+            except (interview.AnswerError, StoreError) as exc:
+                wrong = exc.message if isinstance(exc, StoreError) else exc
+            except ValueError:  # an index that no form of ours sends
+                wrong = interview.AnswerError("no such leg of the route")
             else:
                 wrong = None
         if wrong is not None:
