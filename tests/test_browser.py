@@ -180,6 +180,16 @@ def test_a_new_user_decides_a_case_edits_an_answer_and_prints_the_memo(page, ser
     assert page.locator(".pathway").inner_text() == "credible_fear_barred"
     shot(page, "04-changed")
 
+    page.get_by_role("link", name="History of the answers").click()
+    page.wait_for_url(re.compile(r"/history$"))
+    change = page.locator("tr", has_text="fear_of_receiving_country.GT").last
+    assert change.locator("td").nth(4).inner_text() == "no"
+    assert change.locator("td").nth(5).inner_text() == "yes"
+    axe_clean(page, "history")
+    shot(page, "04b-history")
+    page.get_by_role("link", name="Back to the case").click()
+    page.wait_for_url(case_url)
+
     page.get_by_role("link", name="Print the memo").click()
     page.wait_for_url(re.compile(r"/memo$"))
     page.evaluate("window.__printed = false; window.print = () => { window.__printed = true; }")

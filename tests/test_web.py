@@ -331,6 +331,33 @@ def test_a_typed_answer_is_quoted_back_in_the_users_language_whatever_it_holds(w
     assert r.status_code == 422 and "ese tramo no está en la ruta" in r.text
 
 
+def test_the_history_page_says_who_changed_which_answer_from_what_to_what(web) -> None:
+    b = web()
+    b.login("s@a.org")
+    case = b.post("/cases", label="x").url.path.rsplit("/", 1)[1]
+    for value in ("yes", "no"):
+        b.post(f"/cases/{case}/answer", fact="fear_claimed", version=b.field("version"),
+               value=value)
+    b.post(f"/cases/{case}/route", version=b.field("version"), action="add", value="Mexico")
+    assert f'href="/cases/{case}/history"' in b.page.text
+    page = b.get(f"/cases/{case}/history")
+    assert page.status_code == 200
+    rows = [re.sub(r"<[^>]+>", "|", row) for row in re.findall(r"<tr><td>.*?</tr>", page.text)]
+    cells = [[c for c in row.split("|") if c] for row in rows]
+    assert [c[1:] for c in cells] == [
+        ["s@a.org", "2", "fear_claimed", "unknown", "yes"],
+        ["s@a.org", "3", "fear_claimed", "yes", "no"],
+        ["s@a.org", "4", "route[0].country", "unknown", "Mexico"]], cells
+    viewer = web()
+    viewer.login("v@a.org")
+    assert viewer.get(f"/cases/{case}/history").status_code == 200
+    other = web()
+    other.login("s@b.org")
+    assert other.get(f"/cases/{case}/history").status_code == 404
+    b.get("/language/es")
+    assert "Historial de las respuestas" in b.get(f"/cases/{case}/history").text
+
+
 def test_session_cookie_and_security_headers(web) -> None:
     b = web()
     r = b.login("s@a.org")

@@ -390,6 +390,19 @@ def router(store: Store, sessions: Sessions) -> APIRouter:
             return case_page(request, sess, user, view, fact="route", error=wrong, status=422)
         return redirect(request, sess, f"/cases/{case_id}#route")
 
+    @r.get("/cases/{case_id}/history")
+    def history(request: Request, case_id: str) -> Response:
+        sess = sessions.load(request)
+        with signed_in(request, sess) as (s, user):
+            view = cases.read(s, store.cipher, user, case_id)
+            changes = cases.history(s, store.cipher, user, case_id)
+        for c in changes:
+            try:
+                c["kind"] = interview.kind(c["fact"])
+            except KeyError:  # a path no question asks (the case's own id)
+                c["kind"] = "text"
+        return render(request, sess, "history.html", user=user, case=view, changes=changes)
+
     @r.get("/cases/{case_id}/memo")
     def memo(request: Request, case_id: str) -> Response:
         sess = sessions.load(request)
