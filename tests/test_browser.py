@@ -89,6 +89,14 @@ def login(page, server: Server, email: str) -> None:
     page.wait_for_url(re.compile(r"/cases$"))
 
 
+def open_case(page, label: str) -> str:
+    """Open a new case from the cases page, as a screener does; its URL."""
+    page.get_by_label(re.compile("Name of the new case")).fill(label)
+    page.get_by_role("button", name="Open a new case").click()
+    page.wait_for_url(re.compile(r"/cases/c[0-9a-f]+$"))
+    return page.url
+
+
 def version(page) -> str:
     return page.locator("input[name=version]").first.get_attribute("value")
 
@@ -126,10 +134,7 @@ def answer(page, fact: str) -> None:
 def test_a_new_user_decides_a_case_edits_an_answer_and_prints_the_memo(page, server) -> None:
     login(page, server, "screener@a.org")
     shot(page, "01-cases")
-    page.get_by_label(re.compile("Name of the new case")).fill("Walk-in 7")
-    page.get_by_role("button", name="Open a new case").click()
-    page.wait_for_url(re.compile(r"/cases/c[0-9a-f]+$"))
-    case_url = page.url
+    case_url = open_case(page, "Walk-in 7")
     page.get_by_role("link", name="Decide as of another date").click()
     page.wait_for_url(re.compile(r"fact=as_of"))
     answer_date = page.locator("section.question input[type=date]")
@@ -235,10 +240,7 @@ def test_keyboard_only(page, server) -> None:
 
 def test_unauthenticated_and_cross_organisation_access_is_refused(page, server) -> None:
     login(page, server, "screener@a.org")
-    page.get_by_label(re.compile("Name of the new case")).fill("Org A only")
-    page.get_by_role("button", name="Open a new case").click()
-    page.wait_for_url(re.compile(r"/cases/c[0-9a-f]+$"))
-    case_url = page.url
+    case_url = open_case(page, "Org A only")
     page.get_by_role("button", name="Log out").click()
     page.wait_for_url(re.compile(r"/login$"))
     page.goto(case_url)
