@@ -161,6 +161,10 @@ def main() -> None:
 
         print("\n— REST API —")
         api_main()
+        from api import main as asgi_main
+
+        print()
+        asgi_main()
 
     if os.environ.get("SAFETHIRD_BENCH_FLOW", "1") == "0":
         return

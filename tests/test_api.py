@@ -124,6 +124,17 @@ def test_another_organisations_case_is_not_found(api) -> None:
     assert api.get("/v1/cases", headers=other).json()["total"] == 0
 
 
+def test_a_case_id_with_a_nul_character_is_not_found(api) -> None:
+    case = api.post("/v1/cases", json={"facts": EXAMPLE}, headers=api.org_a.auth()).json()
+    nul = case["id"][:5] + "%00" + case["id"][5:]
+    for method, extra in (("get", {}), ("delete", {}),
+                          ("put", {"json": {"version": 1, "facts": {}}})):
+        _problem(getattr(api, method)(f"/v1/cases/{nul}", headers=api.org_a.auth(), **extra),
+                 404)
+    _problem(api.get(f"/v1/cases/{nul}/history", headers=api.org_a.auth()), 404)
+    _problem(api.get(f"/v1/cases/{nul}/determinations", headers=api.org_a.auth()), 404)
+
+
 def test_pagination(api) -> None:
     h = api.org_a.auth()
     ids = [api.post("/v1/cases", json={"label": str(i)}, headers=h).json()["id"]

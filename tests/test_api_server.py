@@ -1,5 +1,6 @@
-"""A real `safethird serve` subprocess: schemathesis over its OpenAPI spec finds no 5xx, and a
-committed case survives `kill -9` of the server in the middle of writes."""
+"""A real `safethird serve` subprocess, on SQLite and on PostgreSQL: schemathesis over its
+OpenAPI spec finds no 5xx, and a committed case survives `kill -9` of the server in the middle
+of writes."""
 
 from __future__ import annotations
 
@@ -20,8 +21,8 @@ from workspace_fixtures import KEYS, Server
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    db_url = f"sqlite:///{tmp_path / 'served.db'}"
+def server(db_url: str, tmp_path: Path) -> Iterator[Server]:
+    """`safethird serve` on SAFETHIRD_DATABASE_URL: an SQLite file, then PostgreSQL."""
     store = Store(db_url, keys=KEYS)
     with store.session() as s:
         user = accounts.add_user(s, "s@a.org", "a long password", org="a")

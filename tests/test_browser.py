@@ -89,6 +89,14 @@ def login(page, server: Server, email: str) -> None:
     page.wait_for_url(re.compile(r"/cases$"))
 
 
+def open_case(page, label: str) -> str:
+    """Open a new case from the cases page, as a screener does; its URL."""
+    page.get_by_label(re.compile("Name of the new case")).fill(label)
+    page.get_by_role("button", name="Open a new case").click()
+    page.wait_for_url(re.compile(r"/cases/c[0-9a-f]+$"))
+    return page.url
+
+
 def version(page) -> str:
     return page.locator("input[name=version]").first.get_attribute("value")
 
@@ -126,10 +134,7 @@ def answer(page, fact: str) -> None:
 def test_a_new_user_decides_a_case_edits_an_answer_and_prints_the_memo(page, server) -> None:
     login(page, server, "screener@a.org")
     shot(page, "01-cases")
-    page.get_by_label(re.compile("Name of the new case")).fill("Walk-in 7")
-    page.get_by_role("button", name="Open a new case").click()
-    page.wait_for_url(re.compile(r"/cases/c[0-9a-f]+$"))
-    case_url = page.url
+    case_url = open_case(page, "Walk-in 7")
     page.get_by_role("link", name="Decide as of another date").click()
     page.wait_for_url(re.compile(r"fact=as_of"))
     answer_date = page.locator("section.question input[type=date]")
@@ -180,6 +185,16 @@ def test_a_new_user_decides_a_case_edits_an_answer_and_prints_the_memo(page, ser
     assert page.locator(".pathway").inner_text() == "credible_fear_barred"
     shot(page, "04-changed")
 
+    page.get_by_role("link", name="History of the answers").click()
+    page.wait_for_url(re.compile(r"/history$"))
+    change = page.locator("tr", has_text="fear_of_receiving_country.GT").last
+    assert change.locator("td").nth(4).inner_text() == "no"
+    assert change.locator("td").nth(5).inner_text() == "yes"
+    axe_clean(page, "history")
+    shot(page, "04b-history")
+    page.get_by_role("link", name="Back to the case").click()
+    page.wait_for_url(case_url)
+
     page.get_by_role("link", name="Print the memo").click()
     page.wait_for_url(re.compile(r"/memo$"))
     page.evaluate("window.__printed = false; window.print = () => { window.__printed = true; }")
@@ -225,10 +240,7 @@ def test_keyboard_only(page, server) -> None:
 
 def test_unauthenticated_and_cross_organisation_access_is_refused(page, server) -> None:
     login(page, server, "screener@a.org")
-    page.get_by_label(re.compile("Name of the new case")).fill("Org A only")
-    page.get_by_role("button", name="Open a new case").click()
-    page.wait_for_url(re.compile(r"/cases/c[0-9a-f]+$"))
-    case_url = page.url
+    case_url = open_case(page, "Org A only")
     page.get_by_role("button", name="Log out").click()
     page.wait_for_url(re.compile(r"/login$"))
     page.goto(case_url)
@@ -259,3 +271,52 @@ def test_a_screener_imports_a_case_table_and_reads_the_rows_in_error(page, serve
     page.get_by_role("button", name="Import", exact=True).click()
     page.wait_for_selector("text=Cases opened: 1")
     axe_clean(page, "import done")
+
+
+def test_the_interview_in_spanish_with_a_wrong_answer_announced(page, server) -> None:
+    """The same pages in Spanish pass axe too: the login (before and after a refused
+    password), the first questions, a wrong answer (announced as an alert, tied to its
+    field) and the memo, all with lang="es"."""
+    page.goto(server.url + "/login")
+    page.get_by_role("link", name="Español").click()
+    page.wait_for_function("() => document.documentElement.lang === 'es'")
+    axe_clean(page, "login in Spanish")
+    page.get_by_label("Correo electrónico").fill("screener@a.org")
+    page.get_by_label("Contraseña").fill("not the password")
+    page.get_by_role("button", name="Iniciar sesión").click()
+    page.get_by_role("alert").wait_for()
+    email = page.get_by_label("Correo electrónico")
+    assert email.get_attribute("aria-describedby") == "login-error"
+    assert email.input_value() == "screener@a.org"  # kept: only the password is typed again
+    axe_clean(page, "login refused in Spanish")
+    page.get_by_label("Contraseña").fill(PASSWORD)
+    page.get_by_role("button", name="Iniciar sesión").click()
+    page.wait_for_url(re.compile(r"/cases$"))
+    assert page.evaluate("document.documentElement.lang") == "es"
+    page.get_by_label(re.compile("Nombre del nuevo caso")).fill("Caso en español")
+    page.get_by_role("button", name="Abrir un caso nuevo").click()
+    page.wait_for_url(re.compile(r"/cases/c[0-9a-f]+$"))
+    page.get_by_role("heading", name="Siguiente pregunta").wait_for()
+    axe_clean(page, "first question in Spanish")
+    shot(page, "09-spanish-question")
+
+    q = page.locator("section.question")
+    before = version(page)
+    page.goto(page.url + "?fact=nationalities")
+    q.locator("input[name=value]").first.fill("Atlantis")
+    q.get_by_role("button", name="Guardar la respuesta").click()
+    page.get_by_role("alert").wait_for()
+    assert version(page) == before  # nothing saved
+    assert q.locator("fieldset").get_attribute("aria-describedby") == "q-error"
+    axe_clean(page, "wrong answer in Spanish")
+    shot(page, "10-spanish-wrong-answer")
+    q.locator("input[name=value]").first.fill("Honduras")
+    q.get_by_role("button", name="Guardar la respuesta").click()
+    wait_saved(page, before)
+    axe_clean(page, "second question in Spanish")
+
+    page.get_by_role("link", name="Imprimir el memorando").click()
+    page.wait_for_url(re.compile(r"/memo$"))
+    assert page.evaluate("document.documentElement.lang") == "es"
+    axe_clean(page, "memo in Spanish")
+    shot(page, "11-spanish-memo")

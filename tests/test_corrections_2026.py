@@ -7,23 +7,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from persons import honduran_through_guatemala
 from safethird import decide
 from safethird.law.check import check
 from safethird.law.data import load_law
 
-HONDURAN = {
-    "nationalities": ["HN"], "last_habitual_residence": "HN", "unaccompanied_child": False,
-    "family_unit": False,
-    "arrival": {"date": "2019-12-02", "border": "southern_land", "place": "between_ports",
-                "state": "TX", "sector": "el_paso"},
-    "route": [{"country": "GT", "entered": "2019-11-12", "left": "2019-11-22",
-               "protection_claim": "none"},
-              {"country": "MX", "entered": "2019-11-22", "left": "2019-12-02",
-               "protection_claim": "none"}],
-    "trafficking_victim": False, "admission_document": "none", "visa_exempt": False,
-    "fear_claimed": True, "public_interest_exception": False,
-    "metered_before_2019_07_16": False, "fear_of_receiving_country": {"GT": False},
-}
+HONDURAN = honduran_through_guatemala({"state": "TX", "sector": "el_paso"})
 
 
 def test_unknown_choice_of_dhs_is_explained_both_ways() -> None:

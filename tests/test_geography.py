@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from persons import honduran_through_guatemala
 from safethird import decide, decide_batch
 from safethird.facts import CaseError, parse_case
 from safethird.law.geography import sector_states
@@ -66,18 +67,7 @@ def test_batch_and_case_schema_agree_on_sectors(tmp_path: Path) -> None:
 
 
 def _facts(**arrival: object) -> dict:
-    return {"nationalities": ["HN"], "last_habitual_residence": "HN",
-            "unaccompanied_child": False, "family_unit": False,
-            "arrival": {"date": "2019-12-02", "border": "southern_land",
-                        "place": "between_ports", **arrival},
-            "route": [{"country": "GT", "entered": "2019-11-12", "left": "2019-11-22",
-                       "protection_claim": "none"},
-                      {"country": "MX", "entered": "2019-11-22", "left": "2019-12-02",
-                       "protection_claim": "none"}],
-            "trafficking_victim": False, "admission_document": "none", "visa_exempt": False,
-            "fear_claimed": True, "public_interest_exception": False,
-            "metered_before_2019_07_16": False, "fear_of_receiving_country": {"GT": False},
-            "aca_invoked": True}
+    return honduran_through_guatemala(arrival, aca_invoked=True)
 
 
 @pytest.mark.parametrize(("arrival", "status", "missing"), [

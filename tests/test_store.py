@@ -125,6 +125,34 @@ def test_a_user_sees_only_their_organisations_cases(store: Store) -> None:
     assert total == 1 and [v.label for v in listed] == ["B's case"]
 
 
+def test_a_nul_character_finds_nothing_on_either_database(store: Store) -> None:
+    """PostgreSQL refuses NUL in any text, even to compare it: a case id, e-mail or organisation
+    name holding one is "not found" or refused, never a database error."""
+    a = _user(store)
+    c = _new_case(store, a)
+    nul_id = c.id[:5] + "\x00" + c.id[5:]
+    with store.session() as s:
+        for call in (lambda: cases.read(s, store.cipher, a, nul_id),
+                     lambda: cases.update(s, store.cipher, a, nul_id, version=1, facts={}),
+                     lambda: cases.history(s, store.cipher, a, nul_id),
+                     lambda: cases.remove(s, a, nul_id)):
+            with pytest.raises(NotFound):
+                call()
+        assert accounts.login(s, "a@a.org\x00", PASSWORD).user is None
+        with pytest.raises(StoreError, match="no user"):
+            accounts.user_by_email(s, "a\x00@a.org")
+        with pytest.raises(StoreError, match="no organisation"):
+            accounts.organisation(s, "Org A\x00")
+    for email, org, field in (("x\x00@a.org", "Org A", "email"), ("y@a.org", "Org\x00 C", "org"),
+                              ("z" * 320 + "@a.org", "Org A", "email"),
+                              ("w@a.org", "O" * 201, "org")):
+        with pytest.raises(StoreError) as refused:
+            _user(store, email, org=org)
+        assert refused.value.field == field
+    with store.session() as s:
+        assert cases.read(s, store.cipher, a, c.id).id == c.id  # the store is still sound
+
+
 def test_roles_viewer_reads_screener_writes(store: Store) -> None:
     screener = _user(store)
     viewer = _user(store, "v@a.org", role="viewer")

@@ -3,6 +3,7 @@ stop, editing an answer, organisations and roles, headers, Spanish and the gloss
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 
@@ -62,7 +63,12 @@ def web(tmp_path: Path):
                                  ("s@b.org", "B", "screener")):
             accounts.add_user(s, email, PASSWORD, org=org, role=role)
     app = create_workspace(store)
-    yield lambda: Browser(TestClient(app))
+
+    def browser() -> Browser:
+        return Browser(TestClient(app))
+
+    browser.store = store  # type: ignore[attr-defined]
+    yield browser
     store.dispose()
 
 
@@ -123,6 +129,27 @@ def test_a_screener_decides_a_case_then_an_edited_answer_changes_it(web) -> None
         "credible_fear_barred"
     memo = b.get(f"/cases/{case}/memo")
     assert memo.status_code == 200 and "credible_fear_barred" in memo.text
+
+
+@pytest.mark.parametrize("example", sorted((WEB.parents[2] / "examples").glob("*.json")),
+                         ids=lambda p: p.stem)
+def test_the_demo_cases_open_with_their_memo(web, example: Path) -> None:
+    """`make run` seeds the examples as cases: each opens, decided as the CLI decides it."""
+    import json
+
+    from safethird import decide
+    from safethird.store import cases
+
+    facts = json.loads(example.read_text())
+    with web.store.session() as s:
+        user = accounts.user_by_email(s, "s@a.org")
+        case = cases.create(s, web.store.cipher, user, facts, example.stem).id
+    b = web()
+    b.login("s@a.org")
+    page = b.get(f"/cases/{case}")
+    assert page.status_code == 200, page.text[-300:]
+    assert decide(facts).pathway in page.text
+    assert b.get(f"/cases/{case}/memo").status_code == 200
 
 
 def test_dont_know_keeps_the_fact_unknown_and_moves_on(web) -> None:
@@ -192,6 +219,145 @@ def test_another_organisation_and_a_viewer_are_refused(web) -> None:
     assert r.status_code == 403
 
 
+# every page about one case, with what a form of ours posts to it
+CASE_PAGES = [("get", "", {}), ("get", "/memo", {}), ("post", "/keep", {}),
+              ("post", "/answer", {"fact": "fear_claimed", "value": "yes"}),
+              ("post", "/route", {"action": "add", "value": "Mexico"})]
+
+
+@pytest.mark.parametrize(("method", "page", "data"), CASE_PAGES)
+def test_every_case_page_refuses_strangers_and_viewers_the_same_way(web, method, page,
+                                                                    data) -> None:
+    a = web()
+    a.login("s@a.org")
+    case = a.post("/cases", label="A's case").url.path.rsplit("/", 1)[1]
+    version = a.field("version")
+
+    def call(b: Browser, csrf: str | None):
+        url = f"/cases/{case}{page}"
+        if method == "get":
+            return b.c.get(url, follow_redirects=False)
+        return b.c.post(url, data=data | {"csrf": csrf, "version": version},
+                        follow_redirects=False)
+
+    nobody = web()
+    nobody.get("/login")
+    r = call(nobody, nobody.field("csrf"))
+    assert r.status_code == 303 and r.headers["location"] == f"/login?next=/cases/{case}{page}"
+    other = web()
+    other.login("s@b.org")
+    r = call(other, other.field("csrf"))
+    assert r.status_code == 404 and "no case" in r.text and "A&#39;s case" not in r.text
+    viewer = web()
+    viewer.login("v@a.org")
+    r = call(viewer, viewer.field("csrf"))
+    assert r.status_code == (200 if method == "get" else 403), r.text[:300]
+    if method == "post":
+        assert call(a, "forged").status_code == 400
+        assert a.get(f"/cases/{case}").status_code == 200
+        assert f'name="version" value="{version}"' in a.page.text  # nothing was changed
+
+
+def test_a_refused_write_still_audits_the_read_before_it(web, tmp_path: Path) -> None:
+    from safethird.store.models import AuditEntry
+
+    store = Store(f"sqlite:///{tmp_path / 'web.db'}", keys=KEYS, run_migrations=False)
+
+    def audited() -> list[str]:
+        with store.session() as s:
+            return [e.action for e in s.query(AuditEntry).order_by(AuditEntry.seq)]
+
+    a = web()
+    a.login("s@a.org")
+    case = a.post("/cases", label="x").url.path.rsplit("/", 1)[1]
+    viewer = web()
+    viewer.login("v@a.org")
+    viewer.get(f"/cases/{case}")
+    before = audited()
+    assert viewer.post(f"/cases/{case}/keep").status_code == 403
+    assert audited() == [*before, "case.read"]  # the keep read the case, then was refused
+    store.dispose()
+
+
+# fact paths no question of ours names: a leg the route does not have, a per-country fact
+# without its country, a list item, a group of facts, nothing
+ODD_FACTS = ["route[5].country", "route[0].entered", "route[].country", "nationalities[0]",
+             "fear_of_receiving_country", "fear_of_receiving_country.*",
+             "fear_of_receiving_country.", "arrival", "arrival.date.day", "", "x" * 500]
+ODD_ROUTE_EDITS = [("add", "0", "\x00"), ("add", "0", "Atlantis"), ("remove", "7", ""),
+                   ("up", "-1", ""), ("down", "x", ""), ("sideways", "0", "Mexico")]
+
+
+def test_malformed_answers_and_route_edits_are_4xx_never_5xx(web) -> None:
+    b = web()
+    b.login("s@a.org")
+    case = b.post("/cases", label="x").url.path.rsplit("/", 1)[1]
+    csrf, version = b.field("csrf"), b.field("version")
+    for fact in ODD_FACTS:
+        for value in ("yes", "\x00"):
+            r = b.c.post(f"/cases/{case}/answer", data={
+                "csrf": csrf, "fact": fact, "value": value, "version": version})
+            assert r.status_code == 400 and "does not exist" in r.text, (fact, value, r)
+        assert b.c.get(f"/cases/{case}", params={"fact": fact}).status_code == 200
+    for action, index, value in ODD_ROUTE_EDITS:
+        r = b.c.post(f"/cases/{case}/route", data={
+            "csrf": csrf, "action": action, "index": index, "value": value,
+            "version": version})
+        assert 400 <= r.status_code < 500, (action, index, value, r.status_code)
+    r = b.c.post(f"/cases/{case}/answer", data={"csrf": csrf, "fact": "arrival.date",
+                                                "value": "2019-13-45", "version": version})
+    assert r.status_code == 422 and "YYYY-MM-DD" in r.text
+    b.get(f"/cases/{case}")
+    assert b.field("version") == version  # none of them changed the case
+
+
+def test_a_typed_answer_is_quoted_back_in_the_users_language_whatever_it_holds(web) -> None:
+    b = web()
+    b.login("s@a.org")
+    case = b.post("/cases", label="x").url.path.rsplit("/", 1)[1]
+    for typed in ("50% Honduras", "%(name)s", "%d"):
+        b.get(f"/cases/{case}?fact=nationalities")
+        r = b.post(f"/cases/{case}/answer", fact="nationalities", version=b.field("version"),
+                   value=typed)
+        assert r.status_code == 422, (typed, r.text[-300:])
+        assert "no country called" in r.text and typed in html.unescape(r.text)
+    b.get("/language/es")
+    b.get(f"/cases/{case}?fact=nationalities")
+    r = b.post(f"/cases/{case}/answer", fact="nationalities", version=b.field("version"),
+               value="50% Atlantis")
+    assert r.status_code == 422 and "no hay ningún país llamado '50% Atlantis'" in \
+        html.unescape(r.text)
+    r = b.post(f"/cases/{case}/route", version=b.field("version"), action="up", index="x")
+    assert r.status_code == 422 and "ese tramo no está en la ruta" in r.text
+
+
+def test_the_history_page_says_who_changed_which_answer_from_what_to_what(web) -> None:
+    b = web()
+    b.login("s@a.org")
+    case = b.post("/cases", label="x").url.path.rsplit("/", 1)[1]
+    for value in ("yes", "no"):
+        b.post(f"/cases/{case}/answer", fact="fear_claimed", version=b.field("version"),
+               value=value)
+    b.post(f"/cases/{case}/route", version=b.field("version"), action="add", value="Mexico")
+    assert f'href="/cases/{case}/history"' in b.page.text
+    page = b.get(f"/cases/{case}/history")
+    assert page.status_code == 200
+    rows = [re.sub(r"<[^>]+>", "|", row) for row in re.findall(r"<tr><td>.*?</tr>", page.text)]
+    cells = [[c for c in row.split("|") if c] for row in rows]
+    assert [c[1:] for c in cells] == [
+        ["s@a.org", "2", "fear_claimed", "unknown", "yes"],
+        ["s@a.org", "3", "fear_claimed", "yes", "no"],
+        ["s@a.org", "4", "route[0].country", "unknown", "Mexico"]], cells
+    viewer = web()
+    viewer.login("v@a.org")
+    assert viewer.get(f"/cases/{case}/history").status_code == 200
+    other = web()
+    other.login("s@b.org")
+    assert other.get(f"/cases/{case}/history").status_code == 404
+    b.get("/language/es")
+    assert "Historial de las respuestas" in b.get(f"/cases/{case}/history").text
+
+
 def test_session_cookie_and_security_headers(web) -> None:
     b = web()
     r = b.login("s@a.org")
@@ -219,6 +385,12 @@ def _msgids() -> set[str]:
         ids |= {m.replace('\\"', '"') for m in re.findall(r'_\("((?:[^"\\]|\\.)*)"\)',
                                                            p.read_text())}
         ids |= set(re.findall(r"_\('([^']*)'\)", p.read_text()))
+    # what the server says on a page: wrong answers, refusals, notices
+    code = (WEB / "interview.py").read_text() + (WEB / "pages.py").read_text()
+    said = re.findall(r'AnswerError\(\s*"([^"]+)"', code) + re.findall(
+        r'refused\(request, sess, \d+,\s*"([^"]+)"', code) + re.findall(
+        r'(?:CHANGED_MEANWHILE = |conflict=\(\s*)((?:"[^"]*"\s*)+)', code)
+    ids |= {re.sub(r'"\s*"', "", s).strip().strip('"') for s in said}
     return ids | set(interview.QUESTIONS.values()) | set(interview.CHOICES.values())
 
 

@@ -42,7 +42,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from safethird.law.data import Agreement, Law, OperationPhase
+from safethird.law.data import Agreement, Law
+from safethird.law.dates import as_of_within
 from safethird.law.entry import arrived_on_or_after
 from safethird.law.geography import arrived_in_sectors, southern_land_arrival
 from safethird.law.uac import unaccompanied_alien_child
@@ -87,12 +88,7 @@ def operating(a: Agreement) -> Clause:
         f"the US was sending people under the {a.partner} agreement on the as-of date",
         "; ".join(sorted({s for p in a.operation for s in p.sources}
                          | set(a.operation_sources))) or "(no operation)",
-        any_of(*(_phase_window(p) for p in a.operation)))
-
-
-def _phase_window(p: OperationPhase) -> Expr:
-    inside = AS_OF.ge(date(p.from_))
-    return inside if p.until is None else inside & AS_OF.lt(date(p.until))
+        any_of(*(as_of_within(p) for p in a.operation)))
 
 
 def partner_national(a: Agreement) -> Clause:
@@ -118,7 +114,7 @@ def transited(a: Agreement) -> Clause:
 def in_operational_scope(a: Agreement) -> Clause:
     phases = []
     for p in a.operation:
-        conditions = [_phase_window(p)]
+        conditions = [as_of_within(p)]
         if p.nationalities is not None:
             conditions.append(Overlaps(fact("nationalities"), p.nationalities))
         if "family_unit" not in p.groups:

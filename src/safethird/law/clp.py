@@ -18,7 +18,8 @@ of asylum; the officer screens withholding and CAT at a "reasonable possibility"
 
 from __future__ import annotations
 
-from safethird.law.data import ClpLaw, Law, Window
+from safethird.law.data import ClpLaw, Law
+from safethird.law.dates import as_of_within
 from safethird.law.transit_bar import third_country
 from safethird.law.treaties import treaty_clause
 from safethird.law.uac import unaccompanied_alien_child
@@ -28,7 +29,6 @@ from safethird.logic.expr import (
     AddYears,
     Clause,
     Const,
-    Expr,
     any_leg,
     any_of,
     date,
@@ -37,11 +37,6 @@ from safethird.logic.expr import (
 from safethird.logic.finding import Finding, Reason
 
 PROVISION = "8 CFR 208.33; 8 CFR 1208.33"
-
-
-def _during(w: Window) -> Expr:
-    inside = AS_OF.ge(date(w.from_))
-    return inside if w.until is None else inside & AS_OF.lt(date(w.until))
 
 
 def rule(law: Law) -> Finding:
@@ -58,7 +53,7 @@ def rule(law: Law) -> Finding:
         "clp.rule_vacated", "on the as-of date a court order vacating the rule was in effect "
         "(the 2023 vacatur was stayed, then itself vacated in 2025: none is)",
         "East Bay Sanctuary Covenant v. Biden, 9th Cir. No. 23-16032",
-        any_of(*(_during(v) for v in clp.vacated)))
+        any_of(*(as_of_within(v) for v in clp.vacated)))
 
     # --- (a)(1): who the presumption covers -------------------------------------------------
     before = Clause(

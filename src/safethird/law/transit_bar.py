@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 
 from safethird.law.circuits import STATE_CIRCUIT
-from safethird.law.data import Law, Window
+from safethird.law.data import Law
+from safethird.law.dates import as_of_within
 from safethird.law.entry import arrived_on_or_after
 from safethird.law.geography import southern_land_arrival
 from safethird.law.treaties import treaty_clause
@@ -31,12 +32,6 @@ from safethird.logic.expr import (
 from safethird.logic.finding import Finding, Reason
 
 PROVISION = "8 CFR 208.13(c)(4); 8 CFR 1208.13(c)(4)"
-
-
-def _during(window: Window) -> Expr:
-    """The as-of date falls in the window."""
-    inside = AS_OF.ge(date(window.from_))
-    return inside if window.until is None else inside & AS_OF.lt(date(window.until))
 
 
 def third_country(leg_country: Expr | None = None) -> Expr:
@@ -61,7 +56,7 @@ def rule(law: Law) -> Finding:
         "transit_bar.rule_vacated",
         "on the as-of date the rule had been vacated and no later version was yet in force",
         "; ".join(v.order for v in tb.vacated),
-        any_of(*(_during(v) for v in tb.vacated)))
+        any_of(*(as_of_within(v) for v in tb.vacated)))
     circuit = Lookup("circuit", STATE_CIRCUIT, fact("arrival.state"), "str")
     orders = []
     for o in tb.court_orders:
@@ -77,10 +72,10 @@ def rule(law: Law) -> Finding:
                   "metering_class": "for members of the class"}[o.scope.kind]
         # an order binds only the version of the rule it was made against
         version = next(v for v in tb.versions if v.id == o.version)
-        where = _during(version) if where is None else _during(version) & where
-        in_force = _during(o)
+        where = as_of_within(version) if where is None else as_of_within(version) & where
+        in_force = as_of_within(o)
         for stay in o.stayed:  # while a stay held, the order did not bar the rule
-            in_force = in_force & ~_during(stay)
+            in_force = in_force & ~as_of_within(stay)
         stays = "".join(f"; stayed {s.from_} to {s.until or 'no end found'}" for s in o.stayed)
         orders.append(Clause(f"transit_bar.court_order.{o.id}",
                              f"this order was in force on the as-of date ({o.from_} to "
@@ -148,12 +143,12 @@ def rule(law: Law) -> Finding:
     nonparty_final = treaty_clause(
         law, final.exception_iii_instruments, "transit_bar.nonparty.final-2020",
         final.exception_iii_text, "8 CFR 208.13(c)(4)(iii) (85 FR 82260)")
-    nonparty = (_during(ifr) & nonparty_ifr) | (_during(final) & nonparty_final)
+    nonparty = (as_of_within(ifr) & nonparty_ifr) | (as_of_within(final) & nonparty_final)
     # Mexico when it is not listed but was transited (see through_mexico): in Mexico on the day
     # of arrival, so party or not on that day
     arrived = fact("arrival.date")
     mexico_nonparty = any_of(*(
-        _during(v) & arrived.lt(date(e)) for v in (ifr, final)
+        as_of_within(v) & arrived.lt(date(e)) for v in (ifr, final)
         if (e := law.party_window("MX", v.exception_iii_instruments)[0]) is not None
         and e < dt.date.max))
     unlisted_mexico_ok = ~through_mexico | any_leg(fact("route[].country").eq("MX")) \
@@ -189,5 +184,5 @@ def rule(law: Law) -> Finding:
             entered_then = arrived_on_or_after(v.from_) & ~arrived_on_or_after(v.until)
             notes.append(Clause(f"transit_bar.open.{q.id}", q.text,
                                 "8 CFR 208.13(c)(4) (85 FR 82260); open question",
-                                _during(final) & entered_then))
+                                as_of_within(final) & entered_then))
     return Finding("transit_bar", PROVISION, reasons, barred, notes=tuple(notes))

@@ -81,6 +81,18 @@ def _band(ax: Any, ts: pl.DataFrame, column: str, label: str, **kw: Any) -> None
     ax.plot(d, daily["p50"].to_numpy(), label=label, **kw)
 
 
+def _stacked(ax: Any, x: list[Any], layers: list[tuple[str, Any]], *,
+             drop_empty: bool = False, **bar: Any) -> None:
+    """Bars stacked in the order of the layers. With drop_empty a layer that is zero
+    throughout has no bar and no legend entry (a track the scenario never uses)."""
+    bottom = np.zeros(len(x))
+    for label, v in layers:
+        if drop_empty and v.sum() == 0:
+            continue
+        ax.bar(x, v, bottom=bottom, label=label, **bar)
+        bottom += v
+
+
 def _monthly(ts: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
     """Monthly sums per replication, then the mean over replications."""
     return (ts.group_by(pl.col("date").dt.truncate("1mo").alias("month"), "replication")
@@ -112,14 +124,10 @@ def plots(result: Any, summ: dict[str, Any]) -> list[Plot]:
         m = _monthly(total, cols)
         title = "Encounters by track, by month of encounter"
         fig, ax = _axes(title, "people encountered per month", "month of encounter")
-        bottom = np.zeros(m.height)
-        months = m["month"].to_list()
-        for t, c in zip(TRACK_CODES, cols, strict=True):
-            v = m[c].to_numpy()
-            if v.sum() == 0:
-                continue
-            ax.bar(months, v, width=27, align="edge", bottom=bottom, label=t.replace("_", " "))
-            bottom += v
+        _stacked(ax, m["month"].to_list(),
+                 [(t.replace("_", " "), m[c].to_numpy())
+                  for t, c in zip(TRACK_CODES, cols, strict=True)],
+                 drop_empty=True, width=27, align="edge")
         _legend(ax)
         out.append(Plot("tracks_by_month", title, _png(fig),
                         "The track each encounter was put on the day it was encountered "
@@ -189,13 +197,12 @@ def plots(result: Any, summ: dict[str, Any]) -> list[Plot]:
                                      .otherwise(pl.lit("single adults")).alias("who"))
                   .group_by("week", "who").len().sort("week"))
         weeks = weekly["week"].unique().sort()
-        bottom = np.zeros(len(weeks))
-        for who in ("single adults", "family-unit members"):
-            w = pl.DataFrame({"week": weeks}).join(weekly.filter(pl.col("who") == who),
-                                                   on="week", how="left").fill_null(0)
-            v = w["len"].to_numpy()
-            ax.bar(weeks.to_list(), v, width=6, bottom=bottom, label=who)
-            bottom += v
+        _stacked(ax, weeks.to_list(),
+                 [(who, pl.DataFrame({"week": weeks})
+                   .join(weekly.filter(pl.col("who") == who), on="week", how="left")
+                   .fill_null(0)["len"].to_numpy())
+                  for who in ("single adults", "family-unit members")],
+                 width=6)
         _legend(ax)
         out.append(Plot("transfers_per_week", title, _png(fig),
                         "Replication 0. Seats: the published transfer rates (scenario inputs); "

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safethird.store import audit
+from safethird.store.db import comparable
 from safethird.store.errors import Conflict, Forbidden, StoreError, Unauthorized
 from safethird.store.models import ROLES, ApiToken, Organisation, User, utcnow
 from safethird.store.passwords import hash_password, verify_password
@@ -20,7 +21,8 @@ from safethird.store.passwords import hash_password, verify_password
 MAX_FAILED_LOGINS = 5
 LOCK_MINUTES = 15
 MIN_PASSWORD = 10
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+_EMAIL = re.compile(r"^[^@\s\x00]+@[^@\s\x00]+$")
+MAX_EMAIL, MAX_ORG = 320, 200  # the columns' widths (PostgreSQL refuses longer, SQLite not)
 
 # what each role may do (an admin may do everything a screener may, and manage users)
 CAN = {"viewer": {"read"}, "screener": {"read", "write"}, "admin": {"read", "write", "admin"}}
@@ -33,10 +35,14 @@ def require(user: User, permission: str) -> None:
 
 
 def organisation(s: Session, name: str, *, create: bool = False) -> Organisation:
-    org = s.scalar(select(Organisation).where(Organisation.name == name))
+    org = s.scalar(select(Organisation).where(Organisation.name == name)) \
+        if comparable(name) else None
     if org is None:
         if not create:
             raise StoreError(f"no organisation {name!r}", field="org")
+        if not name.strip() or not comparable(name) or len(name) > MAX_ORG:
+            raise StoreError(f"an organisation's name: 1 to {MAX_ORG} characters, no NUL; "
+                             f"got {name[:40]!r}", field="org")
         org = Organisation(name=name)
         s.add(org)
         s.flush()
@@ -46,14 +52,14 @@ def organisation(s: Session, name: str, *, create: bool = False) -> Organisation
 def add_user(s: Session, email: str, password: str, *, org: str, role: str = "screener",
              create_org: bool = True) -> User:
     email = email.strip().lower()
-    if not _EMAIL.match(email):
+    if not _EMAIL.match(email) or len(email) > MAX_EMAIL:
         raise StoreError(f"not an e-mail address: {email!r}", field="email")
     if role not in ROLES:
         raise StoreError(f"role must be one of {', '.join(ROLES)}; got {role!r}", field="role")
     if len(password) < MIN_PASSWORD:
         raise StoreError(f"the password must have at least {MIN_PASSWORD} characters",
                          field="password")
-    if s.scalar(select(User).where(User.email == email)) is not None:
+    if _user(s, email) is not None:
         raise Conflict(f"a user {email} already exists", field="email")
     o = organisation(s, org, create=create_org)
     user = User(email=email, password_hash=hash_password(password), role=role, org_id=o.id)
@@ -67,8 +73,13 @@ def users(s: Session) -> list[User]:
     return list(s.scalars(select(User).order_by(User.org_id, User.email)))
 
 
+def _user(s: Session, email: str) -> User | None:
+    key = email.strip().lower()
+    return s.scalar(select(User).where(User.email == key)) if comparable(key) else None
+
+
 def user_by_email(s: Session, email: str) -> User:
-    user = s.scalar(select(User).where(User.email == email.strip().lower()))
+    user = _user(s, email)
     if user is None:
         raise StoreError(f"no user {email!r}", field="email")
     return user
@@ -98,7 +109,7 @@ def login(s: Session, email: str, password: str, *, now: dt.datetime | None = No
     The refusal is the same for an unknown e-mail, a wrong password and a disabled account."""
     now = now or utcnow()
     refused = Login(None, "wrong e-mail or password, or the account is disabled")
-    user = s.scalar(select(User).where(User.email == email.strip().lower()))
+    user = _user(s, email)
     if user is None or user.disabled:
         return refused
     if user.locked_until and user.locked_until > now:

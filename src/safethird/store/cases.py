@@ -17,6 +17,7 @@ from safethird import facts as facts_mod
 from safethird.store import audit
 from safethird.store.accounts import require
 from safethird.store.crypto import Cipher
+from safethird.store.db import comparable
 from safethird.store.errors import Conflict, NotFound, StoreError
 from safethird.store.models import Case, DeterminationRecord, FactChange, User, utcnow
 
@@ -84,7 +85,7 @@ def _label(label: Any) -> str:
 
 
 def _row(s: Session, user: User, case_id: str) -> Case:
-    c = s.scalar(select(Case).where(Case.public_id == case_id))
+    c = s.scalar(select(Case).where(Case.public_id == case_id)) if comparable(case_id) else None
     if c is None or c.org_id != user.org_id:
         raise NotFound(f"no case {case_id!r} in your organisation", field="case_id")
     return c

@@ -27,6 +27,13 @@ def database_url() -> str:
     return os.environ.get(URL_ENV) or DEFAULT_URL
 
 
+def comparable(text: str) -> bool:
+    """Whether a text given from outside can be looked up at all: PostgreSQL refuses a NUL
+    character in any text, even to compare it, so no stored name, e-mail or id holds one and
+    such a text matches nothing (on SQLite as on PostgreSQL)."""
+    return "\x00" not in text
+
+
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     u = make_url(url or database_url())
     if u.drivername in ("postgresql", "postgres"):

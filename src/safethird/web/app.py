@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from safethird.api import create_app
 from safethird.store import Store
-from safethird.web.pages import router
+from safethird.web.pages import Refused, router
 from safethird.web.session import Sessions
 
 STATIC = Path(__file__).parent / "static"
@@ -26,6 +26,10 @@ def create_workspace(store: Store | None = None, *, session_key: str | None = No
     app = create_app(store)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(router(app.state.store, Sessions(session_key)))
+
+    @app.exception_handler(Refused)
+    async def _refused(request: Request, exc: Refused) -> Response:
+        return exc.response
 
     @app.middleware("http")
     async def _page_headers(request: Request, call_next: Any) -> Response:

@@ -112,8 +112,35 @@ def kind(path: str) -> str:
     return "route" if key == "route" else facts_mod.FACTS[key].kind
 
 
+_LEG = re.compile(r"route\[(\d+)\]")
+
+
+def check_path(path: str, facts: dict[str, Any]) -> str:
+    """The kind of the fact at ``path`` if this case can hold it, else KeyError: a leg's fact
+    needs that leg on the route (``route[1].left`` of a one-leg route names nothing), a
+    per-country fact needs its country (not ``*``, not the bare map)."""
+    k = kind(path)
+    key = spec_key(path)
+    if key.endswith(".*") and (path == key[:-2] or path.endswith(("*", "."))):
+        raise KeyError(path)
+    leg = _LEG.match(path)
+    if "[]" in path or (leg and int(leg.group(1)) >= len(facts.get("route") or [])):
+        raise KeyError(path)
+    return k
+
+
 class AnswerError(ValueError):
-    pass
+    """A wrong answer, said to the screener in their language: ``msgid`` is the catalogue's
+    English text, ``params`` what is put in it after translation (a typed text may hold any
+    character, "%" too, so it never enters the text that is translated)."""
+
+    def __init__(self, msgid: str, **params: str):
+        super().__init__(msgid % params if params else msgid)
+        self.msgid, self.params = msgid, params
+
+    def said(self, gettext: Any) -> str:
+        text = gettext(self.msgid)
+        return text % self.params if self.params else text
 
 
 @dataclass
@@ -198,7 +225,8 @@ def country_code(text: str) -> str:
     try:
         return pycountry.countries.lookup(text).alpha_2
     except LookupError:
-        raise AnswerError(f"no country called {text!r}: choose one from the list") from None
+        raise AnswerError("no country called %(name)s: choose one from the list",
+                          name=repr(text)) from None
 
 
 def parse_answer(path: str, form: dict[str, list[str]]) -> Any:
@@ -291,5 +319,5 @@ def route_edit(facts: dict[str, Any], action: str, index: int = 0, country: str 
         if 0 <= j < len(legs):
             legs[index], legs[j] = legs[j], legs[index]
     else:
-        raise AnswerError(f"unknown route action {action!r}")
+        raise AnswerError("unknown route action %(action)s", action=repr(action))
     return facts | {"route": legs}
