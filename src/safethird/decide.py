@@ -450,7 +450,10 @@ class _Worlds:
 
 
 def _explore(r: Rules, record: dict[str, Any], as_of: dt.date,
-             base: Mapping[str, Any] | None = None, budget: int = 1500) -> _Worlds:
+             base: Mapping[str, Any] | None = None, budget: int = 600) -> _Worlds:
+    """``budget``: worlds per answer. A case with a few facts open needs tens; a nearly empty
+    one (a new interview) would need thousands, and its answers are open anyway: the search
+    stops there, keeps them unknown and says so (``exact``)."""
     base = r.problem.evaluate(record, as_of, None) if base is None else base
     found = {f.name: exact.explore(r.problem, record, as_of, budget, base, parts=[2 * i])
              for i, f in enumerate(r.findings)}
