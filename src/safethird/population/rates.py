@@ -78,7 +78,10 @@ def _pathway_grid(start: dt.date, end: dt.date, law: Law | None, variants: tuple
     days = pl.DataFrame({"arrival.date": pl.date_range(start, end, eager=True)})
     grid = days.join(facts.drop("arrival.date").with_row_index("combo"), how="cross")
     grid = _date_route(grid.with_columns(pl.col("arrival.date").alias("as_of")))
-    out = decide_frame(grid, variant=list(variants) or None, law=law).select(
+    # the grid's cells are categories, not people: what a cell leaves unknown (e.g. DHS's
+    # choice) is what the scenario's track policy decides, so the cells are read as the rules
+    # read them (Kleene), not searched over their worlds (which would also cost minutes a run)
+    out = decide_frame(grid, variant=list(variants) or None, law=law, exact_rows=False).select(
         "pathway", "aca.partner", "aca.status").collect()
     pathway = out["pathway"].replace_strict(
         {p: i for i, p in enumerate(PATHWAY_CODES)}, return_dtype=pl.Int8).to_numpy()
