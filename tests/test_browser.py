@@ -23,7 +23,7 @@ PASSWORD = "a long password"
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 ANSWERS = {"unaccompanied_child": "no", "fear_claimed": "yes",
            "arrival.border": "southern_land", "arrival.date": "2019-12-01",
-           "nationalities": "Honduras", "admission_document": "none",
+           "nationalities": "Honduras", "admission_document": "none", "birth_date": "1990-04-12",
            "arrival.place": "between_ports", "arrival.state": "TX",
            "arrival.sector": "el_paso", "aca_invoked": "yes",
            "habitual_residence": "Honduras", "criminal_record": "no",

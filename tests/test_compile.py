@@ -126,20 +126,22 @@ def test_example_cases_agree() -> None:
 
 # --- a drop-in for Evaluation ------------------------------------------------------------------
 
-def test_decide_gives_the_same_determination_with_the_compiled_evaluation(
+def test_decide_gives_the_same_determination_with_the_interpreter(
         monkeypatch: pytest.MonkeyPatch) -> None:
+    """decide() explains through the compiled evaluation; through the interpreter instead,
+    every determination is the same."""
     program = compile_rules(rules().nodes)
     cases = [facts.parse_case(json.loads(p.read_text())) for p in EXAMPLES]
     expected = [decide_mod.decide(c).to_dict() for c in cases]
     made: list[object] = []
 
-    def compiled(record: dict[str, Any], as_of: dt.date) -> object:
-        made.append(ev := program.evaluation(record, as_of))
+    def interpreted(record: dict[str, Any], as_of: dt.date) -> object:
+        made.append(ev := Evaluation(record, as_of))
         return ev
 
-    monkeypatch.setattr(decide_mod, "Evaluation", compiled)
+    monkeypatch.setattr(program, "evaluation", interpreted)
     assert [decide_mod.decide(c).to_dict() for c in cases] == expected
-    assert made  # decide did go through the compiled evaluation
+    assert made  # decide did go through the patched evaluation
 
 
 def test_clause_trace_and_leg_values_through_the_fallback() -> None:

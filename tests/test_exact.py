@@ -37,7 +37,7 @@ def _dates(r: Any, record: dict[str, Any]) -> list[dt.date]:
     law = {n.value for node in r.nodes.values() for n in node.walk()
            if isinstance(n, Const) and isinstance(n.value, dt.date)
            and dt.date(1950, 1, 1) < n.value < dt.date(2100, 1, 1)}
-    own = {record["as_of"]}
+    own = {record["as_of"], exact_add_years(record["as_of"], -18)}
     arrival = (record.get("arrival") or {}).get("date")
     if arrival:
         own |= {arrival, exact_add_years(arrival, -18)}

@@ -21,7 +21,7 @@ WEB = Path(__file__).resolve().parent.parent / "src" / "safethird" / "web"
 PASSWORD = "a long password"
 # answers a screener gives, by fact (the route is answered in the route panel)
 ANSWERS = {"unaccompanied_child": "no", "fear_claimed": "yes", "arrival.border": "southern_land",
-           "arrival.date": "2019-12-01", "nationalities": "Honduras",
+           "arrival.date": "2019-12-01", "nationalities": "Honduras", "birth_date": "1990-04-12",
            "trafficking_victim": "no", "metered_before_2019_07_16": "no",
            "admission_document": "none", "visa_exempt": "no", "arrival.place": "between_ports",
            "arrival.state": "TX", "arrival.sector": "el_paso", "aca_invoked": "yes",

@@ -538,6 +538,13 @@ def _not_shown(r: Rules, record: dict[str, Any], as_of: dt.date, outcome: Mappin
     # those an answer still waits on, in the reading where "not shown" is not yet an answer
     candidates = [p for p in exact.waits_on(r.problem, record, as_of, names)
                   if exact.is_fixed(p, not_shown) and p not in have]
+    def entry(path: str, settles: list[dict[str, Any]], with_: list[str]) -> dict[str, Any]:
+        clauses = [c for c in r.nodes.values()
+                   if isinstance(c, Clause) and path in r.problem.reads[_name_of(r, c)]]
+        return {"fact": path, "alone": len(settles) == 2, "settles": settles, "with": with_,
+                "clauses": [c.id for c in clauses][:3],
+                "citations": list(dict.fromkeys(c.citation for c in clauses))[:3]}
+
     for path in candidates:
         settles = []
         changes = False
@@ -548,11 +555,15 @@ def _not_shown(r: Rules, record: dict[str, Any], as_of: dt.date, outcome: Mappin
             if got[n] is not None:
                 settles.append({"value": value, "pathway": got[n]})
         if changes:
-            clauses = [c for c in r.nodes.values()
-                       if isinstance(c, Clause) and path in r.problem.reads[_name_of(r, c)]]
-            out.append({"fact": path, "alone": len(settles) == 2, "settles": settles,
-                        "with": [], "clauses": [c.id for c in clauses][:3],
-                        "citations": list(dict.fromkeys(c.citation for c in clauses))[:3]})
+            out.append(entry(path, settles, []))
+    if not out and len(candidates) > 1:
+        # none changes the answer alone (another partner remains): all of them stated together
+        together = record
+        for path in candidates:
+            together = _set(together, path, True)
+        got = r.problem.outcome(r.problem.evaluate(together, as_of, None))
+        if tuple(got[i] for i in r.problem.decisive) != now:
+            out = [entry(p, [], [q for q in candidates if q != p]) for p in candidates]
     return out
 
 
