@@ -114,7 +114,7 @@ CASES = _small_cases(40)
 def test_the_brute_force_has_cases_with_open_answers() -> None:
     r = D.rules()
     opened = sum(any(x is None for x in _outcome(r, rec, rec["as_of"])) for rec, _ in CASES)
-    assert len(CASES) == 40 and opened >= 8, (len(CASES), opened)
+    assert len(CASES) == 40 and opened >= 5, (len(CASES), opened)
 
 
 @pytest.mark.parametrize(("record", "unknown"), CASES, ids=[c[0]["id"] for c in CASES])

@@ -297,7 +297,7 @@ def unknown_slots(problem: Problem, record: Mapping[str, Any], names: Iterable[s
             pats[p] = None
     out = []
     route = record.get("route")
-    for p in pats:
+    for p in sorted(pats):  # the reads are sets: a fixed order, whatever the hash seed
         if is_fixed(p, problem.fixed):
             continue
         if p == "route":
