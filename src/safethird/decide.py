@@ -387,7 +387,6 @@ def possible(record: dict[str, Any], as_of: dt.date) -> bool:
 
 
 def _problem(r: Rules) -> exact.Problem:
-    names = list(r.nodes)
     parts: list[tuple[str, ...]] = []
     decisive = []
     for f in r.findings:
@@ -422,7 +421,6 @@ def _problem(r: Rules) -> exact.Problem:
         out.append(None if p == UNDETERMINED else p)
         return tuple(out)
 
-    del names
     monotone = compile_rules(r.nodes, monotone=True)
 
     def trace(record: dict[str, Any], as_of: dt.date,
@@ -565,16 +563,6 @@ def _not_shown(r: Rules, record: dict[str, Any], as_of: dt.date, outcome: Mappin
         if tuple(got[i] for i in r.problem.decisive) != now:
             out = [entry(p, [], [q for q in candidates if q != p]) for p in candidates]
     return out
-
-
-def _summary_of(r: Rules, outcome: Mapping[str, Any]) -> tuple:
-    out: list[Any] = []
-    for f in r.findings:
-        s = outcome[f.name]["status"]
-        out.append(None if s == UNKNOWN_STATUS else s)
-    p = outcome["pathway"]
-    out.append(None if p == UNDETERMINED else p)
-    return tuple(out)
 
 
 def _name_of(r: Rules, node: Expr) -> str:
@@ -729,7 +717,7 @@ def decide(case: facts_mod.Case | Mapping[str, Any], as_of: str | dt.date | None
             found[f.name].holds_regardless = questions_mod.regardless(
                 ws.findings[f.name], [f.column(x.code) for x in f.reasons])
     for d in procedure.UNLESS_STATED:
-        if given_value(given, d.fact) is not None:
+        if exact.get(given, d.fact) is not None:
             continue
         for f in r.findings:
             reads = any(d.fact in r.problem.reads[name] for name in f.nodes())
@@ -747,10 +735,6 @@ def decide(case: facts_mod.Case | Mapping[str, Any], as_of: str | dt.date | None
         warnings=[c.entry() for c in r.cautions if ev.value(c.clause) is not False],
         assumptions=assumptions, questions=qs, branches=branches,
         exact=ws.complete, facts=record)
-
-
-def given_value(record: Mapping[str, Any], path: str) -> Any:
-    return exact.get(record, path)
 
 
 def base_status(f: Finding, values: Mapping[str, Any]) -> str:

@@ -326,12 +326,7 @@ class _Writer:
     def trace_function(self) -> list[str]:
         """``trace(R, A)``: every case-level node in order (the interpreter's own order of work:
         it computes every argument), giving outputs, clause values and quantifier legs."""
-        body: list[str] = []
-        for node in self.order:
-            if id(node) in self.leg_dependent:
-                continue
-            body += self.traced_quantifier(node, "    ") if isinstance(node, Quantifier) \
-                else self.statements(node, "    ")
+        body = self._every_node(given=False)
         outputs = _tuple(self.ref(r).code for r in self.roots)
         clauses = _tuple(self.ref(c).code for c in self.clauses)
         legs = _tuple(f"({self.ref(q).code}, q{self.index[id(q)]})" for q in self.quantifiers)
@@ -342,22 +337,28 @@ class _Writer:
     def everything_function(self) -> list[str]:
         """``everything(R, A, G)``: the value of every case-level node (in ``case_nodes``
         order), outputs given in ``G`` taking the value given, and each quantifier's legs."""
+        body = self._every_node(given=True)
+        values = _tuple(self.ref(n).code for n in self.case_nodes)
+        legs = _tuple(f"q{self.index[id(q)]}" for q in self.quantifiers)
+        head = ["def everything(R, A, G=None):", "    route = R.get('route')",
+                *("    " + line for line in self.fact_lines())]
+        return [*head, *body, f"    return {values}, {legs}"]
+
+    def _every_node(self, given: bool) -> list[str]:
+        """Every case-level node computed in order (no short cut); ``given``: an output named
+        in ``G`` takes the value given."""
         body: list[str] = []
         for node in self.order:
             if id(node) in self.leg_dependent:
                 continue
             body += self.traced_quantifier(node, "    ") if isinstance(node, Quantifier) \
                 else self.statements(node, "    ")
-            key = self.givable.get(id(node))
+            key = self.givable.get(id(node)) if given else None
             if key is not None and not self.ref(node).is_known and not isinstance(
                     node, Const | Param | Fact | Clause):
                 body += [f"    if G is not None and {key} in G:",
                          f"        {self.ref(node).code} = G[{key}]"]
-        values = _tuple(self.ref(n).code for n in self.case_nodes)
-        legs = _tuple(f"q{self.index[id(q)]}" for q in self.quantifiers)
-        head = ["def everything(R, A, G=None):", "    route = R.get('route')",
-                *("    " + line for line in self.fact_lines())]
-        return [*head, *body, f"    return {values}, {legs}"]
+        return body
 
     @property
     def case_nodes(self) -> list[Expr]:

@@ -34,7 +34,6 @@ from safethird.logic.expr import (
     Lookup,
     Overlaps,
     Param,
-    Quantifier,
 )
 
 ONE_DAY = dt.timedelta(days=1)
@@ -75,7 +74,6 @@ class Analysis:
 
     def __init__(self, roots: Iterable[Expr]):
         self.mentions: dict[str, Mentions] = defaultdict(Mentions)
-        self.reads_route = False
         self._country_classes: dict[tuple, list[str]] = {}
         seen: set[int] = set()
         for root in roots:
@@ -119,8 +117,6 @@ class Analysis:
                     m[item.path].facts.add((items.path, 0, 0))
             case Lookup(key=key) if isinstance(key, Fact):
                 m[key.path].lookups.append(n)
-            case Quantifier():
-                self.reads_route = True
 
     @cached_property
     def _country_universe(self) -> tuple[str, ...]:

@@ -56,8 +56,7 @@ class Problem:
     # the monotone values of one case's nodes (for what an unknown answer waits on), with
     # ``given`` output nodes as given: an object with ``value(node, leg)`` and ``route``, and
     # optionally ``legs_of(quantifier)`` (the body's value on each leg)
-    trace: Callable[[Record, dt.date, Mapping[str, Any] | None], Any] = \
-        lambda record, as_of, given: _seeded(Monotone(record, as_of), given)
+    trace: Callable[[Record, dt.date, Mapping[str, Any] | None], Any] | None = None
     # facts that are never split on (answered by the law data, or counted as not done unless
     # stated): the reasoning leaves them as they are
     fixed: frozenset[str] = frozenset()
@@ -65,6 +64,9 @@ class Problem:
     order: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        if self.trace is None:  # the interpreter's monotone reading
+            object.__setattr__(self, "trace", lambda record, as_of, given: _seeded(
+                self, Monotone(record, as_of), given))
         object.__setattr__(self, "analysis", Analysis(self.nodes.values()))
         object.__setattr__(self, "reads", {name: _reads(node)
                                            for name, node in self.nodes.items()})
@@ -270,7 +272,9 @@ def _can_be(w: Worlds, record: Record, path: str, value: Any) -> bool:
         return True
 
 
-def _seeded(ev: Monotone, given: Mapping[str, Any] | None) -> Monotone:
+def _seeded(problem: Problem, ev: Monotone, given: Mapping[str, Any] | None) -> Monotone:
+    for name, v in (given or {}).items():  # a node that holds in every world waits on nothing
+        ev.seed(problem.nodes[name], v)
     return ev
 
 

@@ -100,20 +100,6 @@ def _together(w: Worlds, f: str, others: Sequence[str], part: int) -> list[str]:
     return out
 
 
-def _partners(w: Worlds, f: str) -> list[str]:
-    """The facts split on in the worlds where answering ``f`` alone does not settle."""
-    out: dict[str, None] = {}
-    for v in w.choices.get(f, []):
-        leaves = w.consistent(f, _hashable(v))
-        if len({leaf.outcome for leaf in leaves}) <= 1:
-            continue
-        for leaf in leaves:
-            for s in leaf.assigned:
-                if s != f:
-                    out[s] = None
-    return list(out)
-
-
 def _nodes_reading(w: Worlds, skip: frozenset[str] = frozenset()) -> dict[str, list[Clause]]:
     """For each unknown fact, the output clauses still unknown in the case that read it (not
     those of ``skip``: the pathway's rows, which read every fact of the findings)."""
