@@ -21,6 +21,7 @@ from safethird.decide import rules
 from safethird.law.variants import VARIANTS
 from safethird.logic.compile import compile_rules
 from safethird.logic.evaluate import Evaluation, clause_trace
+from safethird.logic.explanation import finding_root
 from safethird.logic.expr import (
     AS_OF,
     AddYears,
@@ -149,7 +150,7 @@ def test_clause_trace_and_leg_values_through_the_fallback() -> None:
     program = compile_rules(r.nodes)
     quantifiers = {id(n): n for root in r.nodes.values() for n in root.walk()
                    if isinstance(n, Quantifier)}.values()
-    roots = [decide_mod._finding_root(f) for f in r.findings]
+    roots = [finding_root(f) for f in r.findings]
     for record in _records(seed=3, n=60):
         ev = Evaluation(record, record["as_of"])
         compiled = program.evaluation(record, record["as_of"])

@@ -90,7 +90,7 @@ def _small_cases(n: int) -> list[tuple[dict[str, Any], list[str]]]:
         slots = exact.unknown_slots(r.problem, record, r.nodes)
         for path in slots:
             record = exact.put(record, path, rng.choice(_domain(r, record, path)))
-        if not D.possible(record, record["as_of"]):
+        if not facts.possible(record, record["as_of"]):
             continue
         read = [p for p in exact.slots(r.problem, record, r.problem.order)
                 if not exact.is_fixed(p, r.problem.fixed) and p != "route"]
@@ -128,7 +128,7 @@ def test_exact_answers_and_missing_facts_agree_with_the_brute_force(
         rec = record
         for path, v in zip(unknown, values, strict=True):
             rec = exact.put(rec, path, v)
-        if D.possible(rec, as_of):
+        if facts.possible(rec, as_of):
             worlds[tuple(exact._key(v) for v in values)] = _outcome(r, rec, as_of)
     assert worlds, "no possible world"
     n = len(r.findings)

@@ -4,7 +4,6 @@ evaluated for one case or a table, with its explanation."""
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -15,17 +14,17 @@ import polars as pl
 from safethird import __version__ as ENGINE_VERSION
 from safethird import assume as assume_mod
 from safethird import facts as facts_mod
-from safethird.law import aca, clp, procedure, transit_bar
+from safethird.law import procedure
 from safethird.law.data import Law, load_law
-from safethird.law.geography import sector_conflict
 from safethird.law.not_encoded import Caution, cautions
 from safethird.law.procedure import PATHWAYS as PATHWAYS  # re-exported: the pathway codes
 from safethird.law.variants import apply_variants, parse_variants
 from safethird.logic import exact
-from safethird.logic import questions as questions_mod
-from safethird.logic.compile import Program, compile_rules
-from safethird.logic.evaluate import Evaluation, add_years, clause_trace, fact_values
-from safethird.logic.expr import Clause, Expr, Quantifier
+from safethird.logic.compile import Program
+from safethird.logic.evaluate import Evaluation
+from safethird.logic.explanation import FindingResult as FindingResult  # re-exported
+from safethird.logic.explanation import explain_finding
+from safethird.logic.expr import Expr
 from safethird.logic.finding import (
     APPLIES,
     UNDETERMINED,
@@ -33,13 +32,13 @@ from safethird.logic.finding import (
     Finding,
     finding_columns,
     finding_value,
-    outcomes,
     table_column,
     table_value,
 )
 from safethird.logic.finding import (
     UNKNOWN as UNKNOWN_STATUS,
 )
+from safethird.logic.reasoning import ExactView, Reasoner
 from safethird.logic.vectorize import evaluate_frame
 
 SCHEMA = "safethird.determination/1"
@@ -54,8 +53,15 @@ class Rules:
     cautions: tuple[Caution, ...] = ()
 
     @cached_property
+    def reasoner(self) -> Reasoner:
+        """The generic reasoning (logic/reasoning.py) over these findings, with what the
+        procedure declares about its facts; the warnings' clauses are evaluated with them."""
+        return Reasoner(self.findings, self.pathway, procedure.DECLARATIONS,
+                        {c.node: c.clause for c in self.cautions})
+
+    @property
     def nodes(self) -> dict[str, Expr]:
-        return outcomes(self.findings, self.pathway) | {c.node: c.clause for c in self.cautions}
+        return self.reasoner.nodes
 
     @cached_property
     def warnings_column(self) -> pl.Expr:
@@ -101,16 +107,19 @@ class Rules:
     def evaluate(self, record: dict[str, Any], as_of: dt.date,
                  given: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The Kleene value of every output node for one case (``given`` nodes as given)."""
-        return self.program.values(record, as_of, given)
+        return self.reasoner.evaluate(record, as_of, given)
 
-    @cached_property
+    @property
     def program(self) -> Program:
-        """The rule set compiled to Python (logic/compile.py): the same trees, ~100x faster."""
-        return compile_rules(self.nodes)
+        return self.reasoner.program
 
-    @cached_property
+    @property
     def problem(self) -> exact.Problem:
-        return _problem(self)
+        return self.reasoner.problem
+
+    def agreement_of(self, partner: str, as_of: dt.date) -> str | None:
+        found = self.law.agreement_for(partner, as_of)
+        return found.id if found else None
 
 
 _RULES: dict[tuple[str, tuple[str, ...]], Rules] = {}
@@ -122,11 +131,8 @@ def rules(variant: str | Iterable[str] | None = None, law: Law | None = None) ->
     key = (base.version, parse_variants(variant))
     if key not in _RULES:
         law = apply_variants(base, variant)
-        aca_f, tb_f = aca.rule(law), transit_bar.rule(law)
-        clp_f = clp.rule(law) if law.clp is not None else None
-        findings = (aca_f, tb_f) if clp_f is None else (aca_f, tb_f, clp_f)
-        _RULES[key] = Rules(law, findings, procedure.pathway(aca_f, tb_f, clp_f, law),
-                            cautions(law))
+        findings, pathway = procedure.rule_set(law)
+        _RULES[key] = Rules(law, findings, pathway, cautions(law))
     return _RULES[key]
 
 
@@ -155,35 +161,6 @@ def evaluate_record(r: Rules, record: dict[str, Any], as_of: dt.date
                     ) -> tuple[dict[str, Any], Evaluation]:
     ev = Evaluation(record, as_of)
     return _outcome(r, _values(r, ev)), ev
-
-
-@dataclass
-class FindingResult:
-    status: str
-    reason: str
-    citations: list[str]
-    because: list[str]
-    trace: list[dict[str, Any]]
-    partner: str | None = None
-    agreement: str | None = None
-    # every partner that could receive the person, in the law data's order (partner first);
-    # and those that could, depending on unknown facts or law (None: not a partner finding)
-    partners: list[str] | None = None
-    partners_possible: list[str] | None = None
-    # the unknown facts this finding reads whose answers cannot change it
-    holds_regardless: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status}
-        if self.partner is not None or self.agreement is not None:
-            d |= {"partner": self.partner, "agreement": self.agreement}
-        if self.partners is not None:
-            d |= {"partners": self.partners, "partners_possible": self.partners_possible}
-        d |= {"reason": self.reason, "citations": self.citations,
-              "because": self.because, "trace": self.trace}
-        if self.holds_regardless:
-            d["holds_regardless"] = self.holds_regardless
-        return d
 
 
 @dataclass
@@ -242,449 +219,6 @@ class Determination:
         return "```\n" + str(self) + "\n```"
 
 
-def _format_value(v: Any) -> str:
-    if v is None:
-        return "unknown"
-    if isinstance(v, dt.date):
-        return v.isoformat()
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, list):
-        return "[" + ", ".join(_format_value(x) for x in v) + "]"
-    return str(v)
-
-
-def _verdict(v: Any) -> str:
-    return {True: "Yes", False: "No", None: "Unknown"}[v]
-
-
-def _facts_line(node: Expr, ev: Evaluation) -> str:
-    shown = ", ".join(f"{k} = {_format_value(v)}" for k, v in fact_values(node, ev).items()
-                      if k != "as_of")
-    return f" (facts: {shown})" if shown else ""
-
-
-def _sub_clauses(node: Expr) -> list[Clause]:
-    """The clauses directly under ``node`` (not nested in another clause)."""
-    out: list[Clause] = []
-
-    def visit(n: Expr) -> None:
-        if isinstance(n, Quantifier):
-            return  # leg-level clauses have a value per leg, shown in the trace
-        for c in n.children():
-            if isinstance(c, Clause):
-                out.append(c)
-            elif not isinstance(c, Quantifier):
-                visit(c)
-
-    visit(node)
-    return list({id(c): c for c in out}.values())
-
-
-def _explain_finding(r: Rules, f: Finding, ev: Evaluation, result: dict[str, Any]
-                     ) -> FindingResult:
-    because: list[str] = []
-    citations: list[str] = [f.citation]
-    for reason in f.reasons:
-        v = ev.value(reason.clause)
-        shown = reason.shows if reason.shows is not None else reason.clause.expr
-        subs = _sub_clauses(shown)
-        because.append(f"{_verdict(v)} — {reason.clause.text} [{reason.clause.citation}]"
-                       + ("" if subs else _facts_line(shown, ev)))
-        for sub in subs:
-            sv = ev.value(sub)
-            if v is not False or sv is not False or len(subs) <= 3:
-                because.append(f"    · {_verdict(sv)} — {sub.text} [{sub.citation}]"
-                               + _facts_line(sub, ev))
-        if v is True and reason.code == result["reason"]:
-            citations.append(reason.clause.citation)
-            break
-    if result["status"] == APPLIES:
-        because.append(f"Therefore: {f.applies.text} [{f.applies.citation}]")
-        citations.append(f.applies.citation)
-    for note in f.notes:
-        if ev.value(note) is not False:
-            because.append(f"Open question — {note.text} [{note.citation}]")
-    trace = [
-        {"id": c.id, "text": c.text, "citation": c.citation, "value": v,
-         "facts": {k: _jsonable(x) for k, x in fact_values(c, ev).items()}}
-        for c, v in clause_trace(_finding_root(f), ev)
-    ]
-    partner = result.get("partner")
-    found = r.law.agreement_for(partner, ev.as_of) if partner else None
-    agreement = found.id if found else None
-    receiving = {p: ev.value(c) for p, c in f.partners}
-    sure = [p for p, v in receiving.items() if v is True] if result["status"] == APPLIES else []
-    maybe = [p for p, v in receiving.items() if v is None] \
-        if result["status"] != "does_not_apply" else []
-    return FindingResult(result["status"], result["reason"], _dedupe(citations), because, trace,
-                         partner if f.partners else None, agreement if f.partners else None,
-                         sure if f.partners else None, maybe if f.partners else None)
-
-
-_ROOTS: dict[int, tuple[Finding, Expr]] = {}
-
-
-def _finding_root(f: Finding) -> Expr:
-    """All the finding's reasons under one node (kept: the trace reads it once per rule set)."""
-    from safethird.logic.expr import And
-
-    got = _ROOTS.get(id(f))
-    if got is None or got[0] is not f:
-        got = _ROOTS[id(f)] = (f, And(tuple(r.clause for r in f.reasons)))
-    return got[1]
-
-
-def _dedupe(xs: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(xs))
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, dt.date):
-        return v.isoformat()
-    if isinstance(v, list):
-        return [_jsonable(x) for x in v]
-    return v
-
-
-# --- the exact reasoning over this rule set -------------------------------------------------
-
-def _fact_paths(r: Rules, record: dict[str, Any]) -> list[str]:
-    """Concrete fact paths the rules read for this case, in the order they are written."""
-    return exact.slots(r.problem, record, r.problem.order)
-
-
-_get, _set = exact.get, exact.put
-
-
-def possible(record: dict[str, Any], as_of: dt.date) -> bool:
-    """Facts that could all be true at once (what case validation would accept)."""
-    if record.get("unaccompanied_child") and record.get("family_unit"):
-        return False
-    arrival = record.get("arrival") or {}
-    if sector_conflict(arrival.get("sector"), arrival.get("state"), arrival.get("border")):
-        return False
-    arrived = arrival.get("date")
-    born = record.get("birth_date")
-    if born is not None and (born > as_of or (arrived is not None and born > arrived)):
-        return False
-    if born is not None and arrived is not None and record.get("unaccompanied_child") and \
-            add_years(born, 18) <= arrived:
-        return False  # a child is under 18 (6 U.S.C. 279(g)(2)): not an adult's finding
-    if arrived is not None:
-        if arrived > as_of:
-            return False
-        for leg in record.get("route") or []:
-            if any(d is not None and d > arrived for d in (leg.get("entered"), leg.get("left"))):
-                return False
-    for leg in record.get("route") or []:
-        entered, left = leg.get("entered"), leg.get("left")
-        if entered is not None and left is not None and left < entered:
-            return False
-        if any(d is not None and d > as_of for d in (entered, left)):
-            return False
-    return True
-
-
-def _problem(r: Rules) -> exact.Problem:
-    parts: list[tuple[str, ...]] = []
-    decisive = []
-    for f in r.findings:
-        reasons = tuple(f.column(x.code) for x in f.reasons)
-        decisive.append(len(parts))
-        parts += [reasons, reasons]
-    decisive.append(len(parts))
-    parts.append(tuple(f"{r.pathway.name}.{code}" for code, _ in r.pathway.rows))
-    order: dict[str, None] = {}
-    for node in r.nodes.values():
-        for n in node.walk():
-            if isinstance(n, Quantifier):
-                order.setdefault("route", None)
-            path = getattr(n, "path", None)
-            if isinstance(path, str):
-                order.setdefault(path, None)
-    order.pop("as_of", None)
-    fixed = frozenset(d.fact for d in procedure.UNLESS_STATED) | {"as_of"} \
-        | frozenset(procedure.NOT_SHOWN)
-
-    def evaluate(record: dict[str, Any], as_of: dt.date,
-                 given: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        return r.evaluate(record, as_of, given)
-
-    def outcome(values: Mapping[str, Any]) -> tuple:
-        out: list[Any] = []
-        for f in r.findings:
-            v = finding_value(f, values)
-            known = v["status"] != UNKNOWN_STATUS
-            out += [v["status"] if known else None, v["reason"] if known else None]
-        p = table_value(r.pathway, values)
-        out.append(None if p == UNDETERMINED else p)
-        return tuple(out)
-
-    monotone = compile_rules(r.nodes, monotone=True)
-
-    def trace(record: dict[str, Any], as_of: dt.date,
-              given: Mapping[str, Any] | None = None) -> Any:
-        return monotone.waits_on(record, as_of, given)
-
-    return exact.Problem(r.nodes, evaluate, outcome, tuple(decisive), tuple(parts), possible,
-                         trace, fixed=fixed, order=tuple(order))
-
-
-@dataclass
-class _Worlds:
-    """The worlds of one case: one exploration per finding and one for the pathway (each
-    splits only the facts its own answer waits on)."""
-
-    findings: dict[str, exact.Worlds]
-    pathway: exact.Worlds
-
-    @property
-    def complete(self) -> bool:
-        return self.pathway.complete and all(w.complete for w in self.findings.values())
-
-    def all(self) -> list[exact.Worlds]:
-        return [self.pathway, *self.findings.values()]
-
-
-def _explore(r: Rules, record: dict[str, Any], as_of: dt.date,
-             base: Mapping[str, Any] | None = None, budget: int = 600) -> _Worlds:
-    """``budget``: worlds per answer. A case with a few facts open needs tens; a nearly empty
-    one (a new interview) would need thousands, and its answers are open anyway: the search
-    stops there, keeps them unknown and says so (``exact``)."""
-    base = r.problem.evaluate(record, as_of, None) if base is None else base
-    found = {f.name: exact.explore(r.problem, record, as_of, budget, base, parts=[2 * i])
-             for i, f in enumerate(r.findings)}
-    # what each finding settled holds in every world: the pathway's search starts from it
-    given = {}
-    for f in r.findings:
-        w = found[f.name]
-        if w.complete:
-            for name in f.nodes():
-                v = w.node(name)
-                if v is not None and base.get(name) is None:
-                    given[name] = v
-    n = 2 * len(r.findings)
-    pathway = exact.explore(r.problem, record, as_of, budget,
-                            r.problem.evaluate(record, as_of, given) if given else base,
-                            parts=[n], given=given)
-    return _Worlds(found, pathway)
-
-
-def _exact_outcome(r: Rules, ws: _Worlds) -> dict[str, Any]:
-    """The findings and the pathway over every world: settled where all worlds agree."""
-    out: dict[str, Any] = {}
-    for i, f in enumerate(r.findings):
-        w = ws.findings[f.name]
-        statuses = w.parts(2 * i)
-        status = statuses[0] if len(statuses) == 1 and statuses[0] is not None \
-            else UNKNOWN_STATUS
-        reason = UNDETERMINED
-        if status != UNKNOWN_STATUS:
-            # the first reason that holds in every world; else (a different reason in
-            # different worlds) the last of them: what holds when the earlier ones, which turn
-            # on facts still unknown, turn out not to
-            everywhere = [x.code for x in f.reasons if w.node(f.column(x.code)) is True]
-            reasons = [x for x in w.parts(2 * i + 1) if x is not None]
-            order = [x.code for x in f.reasons] + [f.applies_code]
-            reason = everywhere[0] if everywhere else \
-                max(reasons, key=order.index) if reasons else UNDETERMINED
-        partner = None
-        if status == APPLIES:
-            partner = next((p for p, _ in f.partners
-                            if w.node(f"{f.name}.partner.{p}") is True), None)
-        out[f.name] = {"status": status, "reason": reason, "partner": partner}
-    pathway = ws.pathway.part(len(r.findings) * 2)
-    out["pathway"] = pathway if pathway is not None else UNDETERMINED
-    return out
-
-
-def _answer_shown(path: str, v: Any) -> Any:
-    if isinstance(v, list) and v and isinstance(v[0], dict):
-        return [leg.get("country") for leg in v]
-    return _jsonable(v)
-
-
-def _questions(r: Rules, ws: _Worlds, record: dict[str, Any], as_of: dt.date,
-               outcome: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The missing facts as questions; a decision of an authority the outcome waits on comes
-    last, marked ``authority`` (it is recorded when known, not asked of the person; the
-    determination's ``branches`` say what follows either way)."""
-    authority = {d.fact for d in procedure.AUTHORITY_DECISIONS}
-    qs = [q.to_dict() for q in questions_mod.questions(
-        ws.pathway, list(ws.findings.values()), len(r.findings) * 2, answer=_answer_shown)]
-    qs = _not_shown(r, record, as_of, outcome, qs) + qs
-    for q in qs:
-        q["authority"] = q["fact"] in authority
-    return sorted(qs, key=lambda q: (q["authority"], not q["alone"]))
-
-
-def _not_shown(r: Rules, record: dict[str, Any], as_of: dt.date, outcome: Mapping[str, Any],
-               asked: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The outcome of a stage still to come (fear of the partner, decided by the threshold
-    screening) is not a world to split on: unknown, it reads "not shown". It is still a
-    missing fact when stating it would change the outcome: the question the stage answers."""
-    n = len(r.findings) * 2
-    names = [f"{r.pathway.name}.{code}" for code, _ in r.pathway.rows] + [
-        f.column(x.code) for f in r.findings for x in f.reasons]
-    have = {q["fact"] for q in asked}
-    kleene = r.problem.outcome(r.problem.evaluate(record, as_of, None))
-    # compared with the case's own (Kleene) outcome: the probe is one too
-    now = tuple(kleene[i] for i in r.problem.decisive)
-    out = []
-    not_shown = frozenset(procedure.NOT_SHOWN)
-    # those an answer still waits on, in the reading where "not shown" is not yet an answer
-    candidates = [p for p in exact.waits_on(r.problem, record, as_of, names)
-                  if exact.is_fixed(p, not_shown) and p not in have]
-    def entry(path: str, settles: list[dict[str, Any]], with_: list[str]) -> dict[str, Any]:
-        clauses = [c for c in r.nodes.values()
-                   if isinstance(c, Clause) and path in r.problem.reads[_name_of(r, c)]]
-        return {"fact": path, "alone": len(settles) == 2, "settles": settles, "with": with_,
-                "clauses": [c.id for c in clauses][:3],
-                "citations": list(dict.fromkeys(c.citation for c in clauses))[:3]}
-
-    for path in candidates:
-        settles = []
-        changes = False
-        for value in (True, False):
-            got = r.problem.outcome(r.problem.evaluate(_set(record, path, value), as_of, None))
-            if tuple(got[i] for i in r.problem.decisive) != now:
-                changes = True
-            if got[n] is not None:
-                settles.append({"value": value, "pathway": got[n]})
-        if changes:
-            out.append(entry(path, settles, []))
-    if not out and len(candidates) > 1:
-        # none changes the answer alone (another partner remains): all of them stated together
-        together = record
-        for path in candidates:
-            together = _set(together, path, True)
-        got = r.problem.outcome(r.problem.evaluate(together, as_of, None))
-        if tuple(got[i] for i in r.problem.decisive) != now:
-            out = [entry(p, [], [q for q in candidates if q != p]) for p in candidates]
-    return out
-
-
-def _name_of(r: Rules, node: Expr) -> str:
-    return next(name for name, n in r.nodes.items() if n is node)
-
-
-def _branches(r: Rules, ws: _Worlds, found: dict[str, FindingResult]
-              ) -> list[dict[str, Any]]:
-    """An unknown decision of an authority the pathway turns on: what follows either way (the
-    decisions are declared in the procedure)."""
-    out: list[dict[str, Any]] = []
-    i = len(r.findings) * 2
-    w = ws.pathway
-    for d in procedure.AUTHORITY_DECISIONS:
-        if d.fact not in w.choices or d.finding not in found:
-            continue
-        got = {}
-        for value in (True, False):
-            vals = {leaf.outcome[i] for leaf in w.consistent(d.fact, value)}
-            got[value] = next(iter(vals)) if len(vals) == 1 and None not in vals \
-                else UNDETERMINED
-        if got[True] == got[False]:
-            continue
-        out += [{"fact": d.fact, "value": True, "text": d.if_true, "pathway": got[True]},
-                {"fact": d.fact, "value": False, "text": d.if_false, "pathway": got[False]}]
-        found[d.finding].because.append(
-            f"Either way ({d.fact} unknown) — {d.if_true}: {got[True]}; {d.if_false}: "
-            f"{got[False]} [{d.citation}]")
-    return out
-
-
-def _pathway_of(r: Rules, record: dict[str, Any], as_of: dt.date, budget: int = 60
-                ) -> str:
-    """The pathway of a changed case: settled already by the case's own facts, or over its
-    worlds within a small budget (a change whose answer needs a longer search is not
-    proposed: it is not the kind of change a screener can act on)."""
-    n = len(r.findings) * 2
-    base = r.problem.evaluate(record, as_of, None)
-    p = r.problem.outcome(base)[n]
-    if p is None and budget:
-        w = exact.explore(r.problem, record, as_of, budget=budget, base=base, parts=[n])
-        p = w.part(n) if w.complete else None
-    return UNDETERMINED if p is None else p
-
-
-def _change_candidates(r: Rules, record: dict[str, Any], as_of: dt.date, path: str,
-                       current: Any) -> list[Any]:
-    """The other classes of a known fact's value (a date: the nearest ones either side)."""
-    blank = _set(record, path, None)
-    values = r.problem.analysis.classes(blank, path, as_of)
-    if isinstance(current, dt.date):
-        before = [d for d in values if d < current][-3:]
-        after = [d for d in values if d > current][:3]
-        values = before + after
-    return [v for v in values if v != current]
-
-
-def counterfactuals(r: Rules, record: dict[str, Any], as_of: dt.date,
-                    outcome: Mapping[str, Any], limit: int = 12, pair_budget: int = 150,
-                    identity: bool = False) -> list[dict[str, Any]]:
-    """The smallest changes of known facts that change the pathway: single facts, else pairs.
-
-    Facts a screener can verify or correct come first; identity facts (nationality, the
-    countries of the route, residence) only with ``identity``. Each change is decided on the
-    same exact semantics, within a budget (a pair search grows with the square of the facts)."""
-    base = outcome["pathway"]
-    # from an open pathway, a change counts when the changed facts settle it by themselves
-    budget = 0 if base == UNDETERMINED else 60
-    changes = []
-    for path in _fact_paths(r, record):
-        if path in r.problem.fixed or (not identity and _is_identity(path)):
-            continue
-        current = _get(record, path)
-        if current is None:
-            continue
-        for v in _change_candidates(r, record, as_of, path, current):
-            changes.append((path, current, v))
-    singles = []
-    seen: set[tuple[str, Any]] = set()
-    for path, old, new in changes:
-        changed = _set(record, path, new)
-        if not possible(changed, as_of):
-            continue
-        p = _pathway_of(r, changed, as_of, budget)
-        # every class of value that changes it (Texas and New Mexico are different circuits);
-        # for a date, the nearest day either side
-        key = (path, p) if isinstance(new, dt.date) else (path, exact._key(new))
-        if p not in (base, UNDETERMINED) and key not in seen:
-            seen.add(key)
-            singles.append({"change": {path: _answer_shown(path, new)},
-                            "from": {path: _answer_shown(path, old)}, "pathway": p})
-    if singles:
-        return singles[:limit]
-    pairs = []
-    for (p1, o1, v1), (p2, o2, v2) in itertools.combinations(changes, 2):
-        if p1 == p2:
-            continue
-        changed = _set(_set(record, p1, v1), p2, v2)
-        if not possible(changed, as_of):
-            continue
-        pair_budget -= 1
-        if pair_budget < 0:
-            break
-        p = _pathway_of(r, changed, as_of, budget // 2)
-        if p not in (base, UNDETERMINED):
-            pairs.append({"change": {p1: _answer_shown(p1, v1), p2: _answer_shown(p2, v2)},
-                          "from": {p1: _answer_shown(p1, o1), p2: _answer_shown(p2, o2)},
-                          "pathway": p})
-            if len(pairs) >= limit:
-                break
-    return pairs
-
-
-IDENTITY = ("nationalities", "route", "route[].country")
-
-
-def _is_identity(path: str) -> bool:
-    from safethird.logic.domains import pattern
-
-    return pattern(path) in IDENTITY or path == "route"
-
-
 # --- public API -------------------------------------------------------------------------------
 
 def decide(case: facts_mod.Case | Mapping[str, Any], as_of: str | dt.date | None = None,
@@ -702,86 +236,62 @@ def decide(case: facts_mod.Case | Mapping[str, Any], as_of: str | dt.date | None
         case = facts_mod.parse_case(dict(case))
     day = _as_of(as_of, case)
     r = rules(variant, law)
+    rs = r.reasoner
     given = facts_mod.to_record(case)
     record, filled = assume_mod.apply(given, assume or {})
-    record = procedure.unless_stated(record)
-    base = r.problem.evaluate(record, day, None)
-    ws = _explore(r, record, day, base)
-    outcome = _exact_outcome(r, ws)
-    ev = r.program.evaluation(record, day)
-    view = _ExactView(r, ev, ws)
-    found = {f.name: _explain_finding(r, f, view, outcome[f.name]) for f in r.findings}
-    for f in r.findings:
-        if base_status(f, base) == UNKNOWN_STATUS and \
-                outcome[f.name]["status"] != UNKNOWN_STATUS:
-            found[f.name].holds_regardless = questions_mod.regardless(
-                ws.findings[f.name], [f.column(x.code) for x in f.reasons])
-    for d in procedure.UNLESS_STATED:
-        if exact.get(given, d.fact) is not None:
-            continue
+    record = rs.declarations.fill(record)
+    ws = rs.explore(record, day)
+    outcome = rs.outcome(ws)
+    # the clause trace is computed only for an explanation; else the outputs are enough
+    ev = r.program.evaluation(record, day) if explain else _Outputs(rs, record, day, ws)
+    view = ExactView(rs, ev, ws)
+    found = {f.name: explain_finding(f, view, outcome[f.name], r.agreement_of, explain)
+             for f in r.findings}
+    branches: list[dict[str, Any]] = []
+    qs: list[dict[str, Any]] = []
+    if explain:
         for f in r.findings:
-            reads = any(d.fact in r.problem.reads[name] for name in f.nodes())
-            if reads and found[f.name].status == APPLIES:
-                found[f.name].because.append(f"This holds {d.text} [{d.citation}]")
-    branches = _branches(r, ws, found)
-    qs = _questions(r, ws, record, day, outcome) if explain else []
-    assumptions = _assumption_uses(r, given, filled, day, outcome) if filled else []
+            found[f.name].holds_regardless = rs.holds_regardless(ws, f)
+        statuses = {name: x.status for name, x in found.items()}
+        for name, lines in rs.unless_stated_lines(given, statuses).items():
+            found[name].because += lines
+        branches, lines_of = rs.branches(ws, found)
+        for name, lines in lines_of.items():
+            found[name].because += lines
+        qs = rs.questions(ws, record, day)
+    assumptions = rs.assumption_uses(given, filled, day, outcome, _filled) \
+        if filled else []
     return Determination(
         case_id=case.id, as_of=day, law_version=r.law.version, variants=r.law.variants,
         findings=found, pathway=outcome["pathway"],
         missing_facts=[q["fact"] for q in qs],
-        counterfactuals=counterfactuals(r, record, day, outcome, identity=identity)
+        counterfactuals=rs.counterfactuals(record, day, outcome["pathway"], identity=identity)
         if explain else [],
         warnings=[c.entry() for c in r.cautions if ev.value(c.clause) is not False],
         assumptions=assumptions, questions=qs, branches=branches,
         exact=ws.complete, facts=record)
 
 
-def base_status(f: Finding, values: Mapping[str, Any]) -> str:
-    return finding_value(f, values)["status"]
+def _filled(record: dict[str, Any], assume: Mapping[str, Any]) -> dict[str, Any]:
+    return assume_mod.apply(record, assume)[0]
 
 
-class _ExactView:
-    """The case's evaluation, with each output clause's value over every world (a reason that
-    is false whatever the unknown facts are reads as false)."""
+class _Outputs:
+    """The output nodes' values of a case without its clause trace (what ``decide`` needs
+    when no explanation is asked for): the Kleene values the search started from."""
 
-    def __init__(self, r: Rules, ev: Any, ws: _Worlds):
-        self.ev = ev
-        self._worlds: dict[int, tuple[str, exact.Worlds]] = {}
-        for f in r.findings:
-            for name, node in f.nodes().items():
-                self._worlds[id(node)] = (name, ws.findings[f.name])
-        for name, node in r.pathway.nodes().items():
-            self._worlds.setdefault(id(node), (name, ws.pathway))
-        self.record, self.as_of, self.quantifiers = ev.record, ev.as_of, ev.quantifiers
+    __slots__ = ("_values", "as_of", "quantifiers", "record")
+
+    def __init__(self, rs: Reasoner, record: dict[str, Any], as_of: dt.date, ws: Any):
+        self.record, self.as_of, self.quantifiers = record, as_of, {}
+        self._values = {id(node): ws.base[name] for name, node in rs.nodes.items()}
 
     @property
     def route(self) -> list[dict[str, Any]] | None:
-        return self.ev.route
+        return self.record.get("route")
 
     def value(self, node: Expr, leg: int | None = None) -> Any:
-        found = self._worlds.get(id(node)) if leg is None else None
-        if found is not None:
-            return found[1].node(found[0])
-        return self.ev.value(node, leg)
-
-
-def _assumption_uses(r: Rules, given: dict[str, Any], filled: Mapping[str, Any],
-                     day: dt.date, outcome: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Each assumption with the findings (and the pathway) whose answer needed it: those that
-    come out otherwise when that one fact is left unknown."""
-    out = []
-    for path, value in filled.items():
-        others = {k: v for k, v in filled.items() if k != path}
-        record, _ = assume_mod.apply(given, others)
-        record = procedure.unless_stated(record)
-        without = _exact_outcome(r, _explore(r, record, day, budget=1000))
-        used = [f.name for f in r.findings
-                if without[f.name]["status"] != outcome[f.name]["status"]]
-        if without["pathway"] != outcome["pathway"]:
-            used.append("pathway")
-        out.append({"fact": path, "value": _jsonable(value), "findings": used})
-    return out
+        return self._values[id(node)]
 
 
 def _as_of(as_of: str | dt.date | None, case: facts_mod.Case) -> dt.date:
@@ -866,9 +376,10 @@ def _exact_rows(r: Rules, df: pl.DataFrame, with_missing: bool) -> pl.DataFrame:
 def _exact_row(r: Rules, record: dict[str, Any], with_missing: bool) -> dict[str, Any]:
     """One row's derived columns as ``decide`` gives them (exact)."""
     day = record["as_of"]
-    record = procedure.unless_stated(record)
-    ws = _explore(r, record, day)
-    outcome = _exact_outcome(r, ws)
+    rs = r.reasoner
+    record = rs.declarations.fill(record)
+    ws = rs.explore(record, day)
+    outcome = rs.outcome(ws)
     out: dict[str, Any] = {"pathway": outcome["pathway"]}
     for f in r.findings:
         o = outcome[f.name]
@@ -885,6 +396,6 @@ def _exact_row(r: Rules, record: dict[str, Any], with_missing: bool) -> dict[str
                     if ws.findings[f.name].node(f"{f.name}.partner.{p}") is True]
             out[f"{f.name}.partners"] = ";".join(sure) if o["status"] == APPLIES else None
     if with_missing:
-        qs = _questions(r, ws, record, day, outcome)
+        qs = rs.questions(ws, record, day)
         out["missing_facts"] = ";".join(q["fact"] for q in qs)
     return out

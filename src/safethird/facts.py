@@ -29,6 +29,8 @@ from pydantic import (
 )
 
 from safethird.law.circuits import STATE_CIRCUIT
+from safethird.law.geography import sector_conflict
+from safethird.logic.evaluate import add_years
 
 
 class Border(StrEnum):
@@ -274,8 +276,6 @@ class Case(_Strict):
     def _route_before_arrival(self) -> Case:
         if self.unaccompanied_child and self.family_unit:
             raise ValueError("unaccompanied_child and family_unit cannot both be true")
-        from safethird.law.geography import sector_conflict
-
         conflict = sector_conflict(self.arrival.sector, self.arrival.state, self.arrival.border)
         if conflict:
             raise ValueError(conflict)
@@ -609,3 +609,35 @@ def records_to_frame(records: list[dict[str, Any]], fear_countries: tuple[str, .
     schema = dict(COLUMNS) | {FEAR_PREFIX + c: pl.Boolean() for c in fear_cols}
     data = {name: [r.get(name) for r in rows] for name in schema}
     return pl.DataFrame(data, schema=schema)
+
+
+# Who the person is, not what a screener can verify or correct: a counterfactual changes these
+# only on request.
+IDENTITY = ("nationalities", "route", "route[].country")
+
+
+def possible(record: dict[str, Any], as_of: dt.date) -> bool:
+    """Facts (in record form) that could all be true at once: what case validation accepts,
+    read for a world the reasoning tries (dates in order, a child not an adult)."""
+    if record.get("unaccompanied_child") and record.get("family_unit"):
+        return False
+    arrival = record.get("arrival") or {}
+    if sector_conflict(arrival.get("sector"), arrival.get("state"), arrival.get("border")):
+        return False
+    arrived = arrival.get("date")
+    born = record.get("birth_date")
+    if born is not None and (born > as_of or (arrived is not None and born > arrived)):
+        return False
+    if born is not None and arrived is not None and record.get("unaccompanied_child") and \
+            add_years(born, 18) <= arrived:
+        return False  # a child is under 18 (6 U.S.C. 279(g)(2)): not an adult's finding
+    if arrived is not None and arrived > as_of:
+        return False
+    for leg in record.get("route") or []:
+        entered, left = leg.get("entered"), leg.get("left")
+        if entered is not None and left is not None and left < entered:
+            return False
+        for d in (entered, left):
+            if d is not None and (d > as_of or (arrived is not None and d > arrived)):
+                return False
+    return True

@@ -31,13 +31,15 @@ without the second, the case goes on to credible fear as if no agreement applied
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Any
 
+from safethird import facts
+from safethird.law import aca, clp, transit_bar
 from safethird.law.data import Law
 from safethird.law.uac import unaccompanied_alien_child
 from safethird.logic.expr import AS_OF, Clause, Const, Expr, IsTrue, Overlaps, any_of, date, fact
 from safethird.logic.finding import DecisionTable, Finding
+from safethird.logic.reasoning import AuthorityDecision, Declarations, UnlessStated
 
 PATHWAYS = {
     "uac_return_contiguous": "unaccompanied child from a contiguous country (Mexico, Canada) "
@@ -79,34 +81,11 @@ PATHWAYS = {
 CONTIGUOUS = ("CA", "MX")
 
 
-@dataclass(frozen=True)
-class AuthorityDecision:
-    """A decision of an authority the pathway turns on: not a fact about the person to ask,
-    but a branch the explanation states both ways."""
-
-    fact: str
-    finding: str  # the finding whose explanation carries the branches
-    if_true: str
-    if_false: str
-    citation: str
-
-
 AUTHORITY_DECISIONS = (
     AuthorityDecision("aca_invoked", "aca", "if DHS invokes the agreement",
                       "if DHS does not (it may use other processes instead)",
                       "8 CFR 208.30(e)(7) (\"seeks the alien's removal\" under an agreement)"),
 )
-
-
-@dataclass(frozen=True)
-class UnlessStated:
-    """A rare discretionary decision of an authority: counted as not made unless the case
-    says it was (never asked of the person)."""
-
-    fact: str
-    value: bool
-    text: str  # how the memo says it
-    citation: str
 
 
 UNLESS_STATED = (
@@ -121,11 +100,22 @@ UNLESS_STATED = (
 # for as missing facts; the pathway says the stage is still open.
 NOT_SHOWN = ("fear_of_receiving_country.*",)
 
+DECLARATIONS = Declarations(AUTHORITY_DECISIONS, UNLESS_STATED, NOT_SHOWN, facts.IDENTITY,
+                            facts.possible)
+
 
 def unless_stated(record: dict[str, Any]) -> dict[str, Any]:
     """The case with the decisions it does not state counted as not made."""
-    missing = [d for d in UNLESS_STATED if record.get(d.fact) is None]
-    return record if not missing else record | {d.fact: d.value for d in missing}
+    return DECLARATIONS.fill(record)
+
+
+def rule_set(law: Law) -> tuple[tuple[Finding, ...], DecisionTable]:
+    """The findings, in the order the procedure reaches them, and the pathway over them: a
+    new provision is a rule module added here (the reasoning in ``logic/`` is the same)."""
+    aca_f, tb_f = aca.rule(law), transit_bar.rule(law)
+    clp_f = clp.rule(law) if law.clp is not None else None
+    findings = (aca_f, tb_f) if clp_f is None else (aca_f, tb_f, clp_f)
+    return findings, pathway(aca_f, tb_f, clp_f, law)
 
 
 def contiguous_uac_return() -> Clause:

@@ -1,0 +1,205 @@
+"""A finding's explanation: its reasons in order with their clauses and the facts that decided
+them, the lines that say why it holds, and the trace of every clause under it.
+
+Generic over any finding (logic/finding.py): the reasons, clauses and citations come from the
+rule set, the values from an evaluation (or an :class:`~safethird.logic.reasoning.ExactView`,
+where a clause settled over every world reads as settled). What never changes for a rule set
+(which clauses sit under which, what each reads) is worked out once per finding.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from safethird.logic.evaluate import _reads, clauses_under, read_fact
+from safethird.logic.expr import And, Clause, Expr, Quantifier
+from safethird.logic.finding import APPLIES, Finding
+from safethird.logic.reasoning import jsonable
+
+
+@dataclass
+class FindingResult:
+    status: str
+    reason: str
+    citations: list[str]
+    because: list[str]
+    trace: list[dict[str, Any]]
+    partner: str | None = None
+    agreement: str | None = None
+    # every partner that could receive the person, in the law data's order (partner first);
+    # and those that could, depending on unknown facts or law (None: not a partner finding)
+    partners: list[str] | None = None
+    partners_possible: list[str] | None = None
+    # the unknown facts this finding reads whose answers cannot change it
+    holds_regardless: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"status": self.status}
+        if self.partner is not None or self.agreement is not None:
+            d |= {"partner": self.partner, "agreement": self.agreement}
+        if self.partners is not None:
+            d |= {"partners": self.partners, "partners_possible": self.partners_possible}
+        d |= {"reason": self.reason, "citations": self.citations,
+              "because": self.because, "trace": self.trace}
+        if self.holds_regardless:
+            d["holds_regardless"] = self.holds_regardless
+        return d
+
+
+def format_value(v: Any) -> str:
+    if v is None:
+        return "unknown"
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, list):
+        return "[" + ", ".join(format_value(x) for x in v) + "]"
+    return str(v)
+
+
+def _verdict(v: Any) -> str:
+    return {True: "Yes", False: "No", None: "Unknown"}[v]
+
+
+def sub_clauses(node: Expr) -> list[Clause]:
+    """The clauses directly under ``node`` (not nested in another clause)."""
+    out: list[Clause] = []
+
+    def visit(n: Expr) -> None:
+        if isinstance(n, Quantifier):
+            return  # leg-level clauses have a value per leg, shown in the trace
+        for c in n.children():
+            if isinstance(c, Clause):
+                out.append(c)
+            elif not isinstance(c, Quantifier):
+                visit(c)
+
+    visit(node)
+    return list({id(c): c for c in out}.values())
+
+
+class _Facts:
+    """One case's facts by concrete path, read once each (many clauses read the same)."""
+
+    __slots__ = ("_cache", "record", "route")
+
+    def __init__(self, record: dict[str, Any], route: list[dict[str, Any]] | None):
+        self.record, self.route = record, route
+        self._cache: dict[tuple[tuple[str, bool], ...], dict[str, Any]] = {}
+
+    def of(self, node: Expr) -> dict[str, Any]:
+        """The facts a node reads, by concrete path (``route[1].country``), with their values."""
+        paths, quantifies = _reads(node)
+        got = self._cache.get(paths)
+        if got is not None and not quantifies:
+            return got
+        out: dict[str, Any] = {}
+        route = self.route
+        if quantifies and route is None:
+            out["route"] = None
+        for path, is_leg in paths:
+            if is_leg:
+                name = path.removeprefix("route[].")
+                for i, leg in enumerate(route or []):
+                    out[path.replace("[]", f"[{i}]")] = leg.get(name)
+            else:
+                out[path] = read_fact(self.record, path)
+        if not quantifies:
+            self._cache[paths] = out
+        return out
+
+    def line(self, node: Expr) -> str:
+        shown = ", ".join(f"{k} = {format_value(v)}" for k, v in self.of(node).items()
+                          if k != "as_of")
+        return f" (facts: {shown})" if shown else ""
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What a finding's explanation reads, worked out once: per reason the node shown and its
+    sub-clauses; the clauses of the trace."""
+
+    finding: Finding
+    shown: tuple[tuple[Expr, tuple[Clause, ...]], ...]
+    trace: tuple[Clause, ...]
+
+
+_PLANS: dict[int, _Plan] = {}
+
+
+def _plan(f: Finding) -> _Plan:
+    got = _PLANS.get(id(f))
+    if got is None or got.finding is not f:
+        shown = []
+        for reason in f.reasons:
+            node = reason.shows if reason.shows is not None else reason.clause.expr
+            shown.append((node, tuple(sub_clauses(node))))
+        got = _PLANS[id(f)] = _Plan(f, tuple(shown), clauses_under(finding_root(f)))
+    return got
+
+
+_ROOTS: dict[int, tuple[Finding, Expr]] = {}
+
+
+def finding_root(f: Finding) -> Expr:
+    """All the finding's reasons under one node (kept: the trace reads it once per rule set)."""
+    got = _ROOTS.get(id(f))
+    if got is None or got[0] is not f:
+        got = _ROOTS[id(f)] = (f, And(tuple(r.clause for r in f.reasons)))
+    return got[1]
+
+
+def _dedupe(xs: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(xs))
+
+
+def explain_finding(f: Finding, ev: Any, result: dict[str, Any],
+                    agreement_of: Callable[[str, dt.date], str | None] | None = None,
+                    explain: bool = True) -> FindingResult:
+    """The finding's result, with its reasons (``because``) and trace unless ``explain`` is
+    false. ``ev`` gives node values; ``agreement_of(partner, as_of)`` names the instrument a
+    partner's finding rests on."""
+    citations: list[str] = [f.citation]
+    because: list[str] = []
+    trace: list[dict[str, Any]] = []
+    facts = _Facts(ev.record, ev.route) if explain else None
+    plan = _plan(f)
+    for reason, (shown, subs) in zip(f.reasons, plan.shown, strict=True):
+        v = ev.value(reason.clause)
+        if facts is not None:
+            because.append(f"{_verdict(v)} — {reason.clause.text} [{reason.clause.citation}]"
+                           + ("" if subs else facts.line(shown)))
+            for sub in subs:
+                sv = ev.value(sub)
+                if v is not False or sv is not False or len(subs) <= 3:
+                    because.append(f"    · {_verdict(sv)} — {sub.text} [{sub.citation}]"
+                                   + facts.line(sub))
+        if v is True and reason.code == result["reason"]:
+            citations.append(reason.clause.citation)
+            break
+    if result["status"] == APPLIES:
+        citations.append(f.applies.citation)
+        if facts is not None:
+            because.append(f"Therefore: {f.applies.text} [{f.applies.citation}]")
+    if facts is not None:
+        for note in f.notes:
+            if ev.value(note) is not False:
+                because.append(f"Open question — {note.text} [{note.citation}]")
+        trace = [{"id": c.id, "text": c.text, "citation": c.citation, "value": ev.value(c),
+                  "facts": {k: jsonable(x) for k, x in facts.of(c).items()}}
+                 for c in plan.trace]
+    if not f.partners:
+        return FindingResult(result["status"], result["reason"], _dedupe(citations), because,
+                             trace)
+    partner = result.get("partner")
+    agreement = agreement_of(partner, ev.as_of) if partner and agreement_of else None
+    receiving = {p: ev.value(c) for p, c in f.partners}
+    sure = [p for p, v in receiving.items() if v is True] if result["status"] == APPLIES else []
+    maybe = [p for p, v in receiving.items() if v is None] \
+        if result["status"] != "does_not_apply" else []
+    return FindingResult(result["status"], result["reason"], _dedupe(citations), because, trace,
+                         partner, agreement, sure, maybe)
