@@ -131,7 +131,7 @@ def test_decide_gives_the_same_determination_with_the_interpreter(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """decide() explains through the compiled evaluation; through the interpreter instead,
     every determination is the same."""
-    program = compile_rules(rules().nodes)
+    program = rules().program
     cases = [facts.parse_case(json.loads(p.read_text())) for p in EXAMPLES]
     expected = [decide_mod.decide(c).to_dict() for c in cases]
     made: list[object] = []
@@ -474,3 +474,64 @@ def test_the_real_rule_set_on_facts_all_unknown(record: dict[str, Any]) -> None:
         assert program.outputs(record, as_of) == expected
         ev = program.evaluation(record, as_of)
         assert tuple(ev.value(n) for n in nodes.values()) == expected
+
+
+# --- a case with one fact changed: recomputed where it reads the fact, and the sets of facts
+# that could change a node ------------------------------------------------------------------
+
+def _changes(r: Any, record: dict[str, Any], as_of: dt.date, rng: random.Random
+             ) -> list[tuple[str, Any]]:
+    """(path, another value of its classes) for some facts of the record, known or not."""
+    from safethird.logic import exact
+
+    out = []
+    paths = [p for p in exact.slots(r.problem, record, r.problem.order) if p != "route"]
+    for path in rng.sample(paths, min(6, len(paths))):
+        values = r.problem.analysis.classes(exact.put(record, path, None), path, as_of)
+        if values:
+            out.append((path, rng.choice([*values, None])))
+    return out
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_changed_fact_is_recomputed_only_where_read_and_agrees(seed: int) -> None:
+    from safethird.logic import exact
+    from safethird.logic.domains import pattern
+
+    r = rules()
+    program = r.program
+    rng = random.Random(seed)
+    for record in _records(seed, 60):
+        as_of = record["as_of"]
+        base = program.base(record, as_of)
+        for path, value in _changes(r, record, as_of, rng):
+            changed = exact.put(record, path, value)
+            assert program.changed(changed, as_of, base, [pattern(path)]) == \
+                program.outputs(changed, as_of), (path, value)
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_a_fact_outside_a_nodes_sensitivity_never_changes_it(seed: int) -> None:
+    """The sets are over-approximations: a fact without its bit in a pathway row's set, changed
+    to any value (or left unknown), leaves that row's Kleene value as it is."""
+    from safethird.logic import exact
+    from safethird.logic.domains import pattern
+
+    r = rules()
+    program = r.program
+    rows = [f"pathway.{code}" for code, _ in r.pathway.rows]
+    rng = random.Random(seed)
+    checked = 0
+    for record in _records(seed, 80):
+        as_of = record["as_of"]
+        got = program.sensitivity(record, as_of, rows)
+        assert {k: v for k, (v, _) in got.items()} == {
+            k: v for k, v in program.values(record, as_of).items() if k in rows}
+        for path, value in _changes(r, record, as_of, rng):
+            bit = program.fact_bits[pattern(path)]
+            after = program.values(exact.put(record, path, value), as_of)
+            for name, (before, mask) in got.items():
+                if not bit & mask:
+                    checked += 1
+                    assert after[name] == before, (name, path, value)
+    assert checked > 500  # the test exercises the sets, not only their edges

@@ -280,18 +280,18 @@ class _Outputs:
     """The output nodes' values of a case without its clause trace (what ``decide`` needs
     when no explanation is asked for): the Kleene values the search started from."""
 
-    __slots__ = ("_values", "as_of", "quantifiers", "record")
+    __slots__ = ("_names", "_values", "as_of", "quantifiers", "record")
 
     def __init__(self, rs: Reasoner, record: dict[str, Any], as_of: dt.date, ws: Any):
         self.record, self.as_of, self.quantifiers = record, as_of, {}
-        self._values = {id(node): ws.base[name] for name, node in rs.nodes.items()}
+        self._names, self._values = rs.name_of, ws.base
 
     @property
     def route(self) -> list[dict[str, Any]] | None:
         return self.record.get("route")
 
     def value(self, node: Expr, leg: int | None = None) -> Any:
-        return self._values[id(node)]
+        return self._values[self._names[id(node)]]
 
 
 def _as_of(as_of: str | dt.date | None, case: facts_mod.Case) -> dt.date:

@@ -29,7 +29,7 @@ from pydantic import (
 )
 
 from safethird.law.circuits import STATE_CIRCUIT
-from safethird.law.geography import sector_conflict
+from safethird.law.geography import sector_conflict, southern_border_states
 from safethird.logic.evaluate import add_years
 
 
@@ -624,6 +624,10 @@ def possible(record: dict[str, Any], as_of: dt.date) -> bool:
     arrival = record.get("arrival") or {}
     if sector_conflict(arrival.get("sector"), arrival.get("state"), arrival.get("border")):
         return False
+    state = arrival.get("state")
+    if state is not None and arrival.get("border") == "southern_land" and \
+            str(state) not in southern_border_states():
+        return False  # a crossing of the land border with Mexico is in a state on it
     arrived = arrival.get("date")
     born = record.get("birth_date")
     if born is not None and (born > as_of or (arrived is not None and born > arrived)):

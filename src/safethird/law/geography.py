@@ -42,6 +42,13 @@ def sector_states() -> dict[str, tuple[str, ...]]:
     return {k: v.states for k, v in geography().sectors.items()}
 
 
+@cache
+def southern_border_states() -> frozenset[str]:
+    """The states on the land border with Mexico: those of the southern Border Patrol
+    sectors (the law data's sector table)."""
+    return frozenset(st for states in sector_states().values() for st in states)
+
+
 def sector_conflict(sector: Any, state: Any, border: Any) -> str | None:
     """Why a sector contradicts the state or border of the same arrival, or None."""
     if sector is None:

@@ -344,6 +344,112 @@ class _Writer:
                 *("    " + line for line in self.fact_lines())]
         return [*head, *body, f"    return {values}, {legs}"]
 
+    # --- sensitivity: which facts could change each node, changed alone -------------------
+
+    def fact_bits(self) -> dict[str, int]:
+        """A bit per fact pattern the rules read (``route[].left`` one for every leg), and one
+        for the route itself."""
+        bits: dict[str, int] = {"route": 1}
+        for node in self.order:
+            if isinstance(node, Fact):
+                bits.setdefault(node.path, 1 << len(bits))
+        return bits
+
+    def mask_ref(self, node: Expr, bits: Mapping[str, int]) -> str:
+        node = _resolve(node)
+        if isinstance(node, Const | Param) or self.ref(node).is_known:
+            return "0"
+        if isinstance(node, Fact):
+            return str(bits[node.path])
+        if isinstance(node, Quantifier):  # every fact its body reads, on any leg
+            mask = bits["route"]
+            for n in node.body.walk():
+                if isinstance(n, Fact):
+                    mask |= bits[n.path]
+            return str(mask)
+        return f"m{self.index[id(node)]}"
+
+    def mask_line(self, node: Expr, bits: Mapping[str, int], every: int) -> list[str]:
+        """``mI``: the facts whose change alone could change node I's value (an
+        over-approximation; a fact outside it cannot). A conjunction that is false stays false
+        while one false argument does: only a fact in every false argument's set can change
+        it; otherwise (true, or unknown) any argument's facts can. Dually for a disjunction."""
+        node = _resolve(node)
+        if isinstance(node, Const | Param | Fact | Quantifier) or self.ref(node).is_known \
+                or id(node) in self.leg_dependent:
+            return []
+        name, value = f"m{self.index[id(node)]}", self.ref(node).code
+        children = list(dict.fromkeys((self.ref(c).code, self.mask_ref(c, bits))
+                                      for c in node.children()))
+        union = " | ".join(m for _, m in children) or "0"
+        if isinstance(node, And | Or):
+            stop = isinstance(node, Or)  # what settles it: false for a conjunction
+            meet = " & ".join(f"({m} if {v} is {stop} else {every})" for v, m in children)
+            return [f"    {name} = ({meet}) if {value} is {stop} else ({union})"]
+        return [f"    {name} = {union}"]
+
+    def sensitivity_function(self) -> list[str]:
+        """``sensitivity(R, A)``: every case-level node's value and fact set (``mask_line``),
+        in ``case_nodes`` order."""
+        bits = self.fact_bits()
+        every = (1 << len(bits)) - 1
+        body: list[str] = []
+        for node in self.order:
+            if id(node) in self.leg_dependent:
+                continue
+            body += self.traced_quantifier(node, "    ") if isinstance(node, Quantifier) \
+                else self.statements(node, "    ")
+            body += self.mask_line(node, bits, every)
+        values = _tuple(self.ref(n).code for n in self.case_nodes)
+        masks = _tuple(self.mask_ref(n, bits) for n in self.case_nodes)
+        head = ["def sensitivity(R, A):", "    route = R.get('route')",
+                *("    " + line for line in self.fact_lines())]
+        return [*head, *body, f"    return {values}, {masks}"]
+
+    # --- one fact changed: only the nodes that read it, the others as they were ------------
+
+    def read_masks(self, bits: Mapping[str, int]) -> dict[int, int]:
+        """id(node) → the bits of every fact under it (a quantifier reads the route too)."""
+        masks: dict[int, int] = {}
+        for node in self.order:  # children first
+            if isinstance(node, Fact):
+                m = bits[node.path]
+            else:
+                m = bits["route"] if isinstance(node, Quantifier) else 0
+                for c in node.children():
+                    m |= masks[id(c)]
+            masks[id(node)] = m
+        return masks
+
+    def changed_function(self, bit: int, masks: Mapping[int, int]) -> list[str]:
+        """``changed(R, A, V)``: the outputs of a case that differs from one whose case-level
+        values are ``V`` (``everything``'s, in ``case_nodes`` order) in the facts of ``bit``
+        only: the nodes that read them are computed again, every other one is read from V."""
+        case_index = {id(n): i for i, n in enumerate(self.case_nodes)}
+        again = [n for n in self.case_nodes if masks[id(n)] & bit]
+        redo = {id(n) for n in again}
+        needed: dict[int, Expr] = {}
+        for node in again:
+            reads = [c for n in self.leg_nodes(node) for c in n.children()] + [node.body] \
+                if isinstance(node, Quantifier) else list(node.children())
+            for c in reads:
+                c = _resolve(c)
+                if id(c) in case_index and id(c) not in redo and self.ref(c).code.startswith("n"):
+                    needed[id(c)] = c
+        body = [f"    {self.ref(c).code} = V[{case_index[id(c)]}]" for c in needed.values()]
+        for node in again:
+            body += self.traced_quantifier(node, "    ") if isinstance(node, Quantifier) \
+                else self.statements(node, "    ")
+        for root in self.roots:  # an output that is not computed again is as it was
+            r = _resolve(root)
+            if id(r) in case_index and id(r) not in redo and id(r) not in needed and \
+                    self.ref(r).code.startswith("n"):
+                body.append(f"    {self.ref(r).code} = V[{case_index[id(r)]}]")
+                needed[id(r)] = r
+        head = ["def changed(R, A, V):", "    route = R.get('route')",
+                *("    " + line for line in self.fact_lines())]
+        return [*head, *body, f"    return {_tuple(self.ref(r).code for r in self.roots)}"]
+
     def _every_node(self, given: bool) -> list[str]:
         """Every case-level node computed in order (no short cut); ``given``: an output named
         in ``G`` takes the value given."""
@@ -584,6 +690,9 @@ class Program:
         lines = ["# generated by safethird.logic.compile: one rule set, do not edit", ""]
         lines += [*_Lazy(w).function(), "", *w.trace_function(), "",
                   *w.everything_function()]
+        if not monotone:
+            lines += ["", *w.sensitivity_function()]
+        self.fact_bits = w.fact_bits()
         self.source = "\n".join(lines) + "\n"
         namespace: dict[str, Any] = dict(w.constants)
         exec(compile(self.source, f"<safethird rules {len(self.names)} outputs>", "exec"),
@@ -591,6 +700,11 @@ class Program:
         self._outputs = namespace["outputs"]
         self._trace = namespace["trace"]
         self._everything = namespace["everything"]
+        self._sensitivity = namespace.get("sensitivity")
+        self._namespace = namespace
+        self._writer = w  # kept: a function per changed fact is written on first need
+        self._changed: dict[int, Any] = {}
+        self._read_masks: dict[int, int] | None = None
         self._case_index = {id(n): i for i, n in enumerate(w.case_nodes)}
         self._quantifier_index = {id(q): i for i, q in enumerate(w.quantifiers)}
         keyed = [*self._nodes.values(), *w.clauses]
@@ -621,6 +735,46 @@ class Program:
         g = {self._name_index[k]: v for k, v in given.items()} if given else None
         values, legs = self._everything(record, as_of, g)
         return WaitsOn(self, record, as_of, values, legs)
+
+    def base(self, record: dict[str, Any], as_of: dt.date) -> tuple:
+        """Every case-level value of a case, for ``changed``."""
+        return self._everything(record, as_of)[0]
+
+    def changed(self, record: dict[str, Any], as_of: dt.date, base: tuple,
+                facts: Iterable[str]) -> tuple:
+        """The outputs (``names`` order) of ``record``, which differs from the case whose
+        ``base`` this is only in ``facts`` (patterns: ``route[].left``): only the nodes that
+        read them are computed again."""
+        bit = 0
+        for f in facts:
+            bit |= self.fact_bits.get(f, 0)
+        fn = self._changed.get(bit)
+        if fn is None:
+            w = self._writer
+            if self._read_masks is None:
+                self._read_masks = w.read_masks(self.fact_bits)
+            source = "\n".join(w.changed_function(bit, self._read_masks)) + "\n"
+            for name, value in w.constants.items():  # any bound while it was written
+                self._namespace.setdefault(name, value)
+            exec(compile(source, f"<safethird rules changed {bit:#x}>", "exec"),
+                 self._namespace)
+            fn = self._changed[bit] = self._namespace.pop("changed")
+        return fn(record, as_of, base)
+
+    def sensitivity(self, record: dict[str, Any], as_of: dt.date,
+                    names: Iterable[str]) -> dict[str, tuple[Any, int]]:
+        """For the output nodes ``names``: (Kleene value, the bits of ``fact_bits`` whose
+        fact, changed alone, could change it; a fact without its bit cannot)."""
+        values, masks = self._sensitivity(record, as_of)
+        out = {}
+        for name in names:
+            node = _resolve(self._nodes[name])
+            i = self._case_index.get(id(node))
+            if i is not None:
+                out[name] = (values[i], masks[i])
+            else:  # a constant output
+                out[name] = (self.values(record, as_of)[name], 0)
+        return out
 
     def evaluation(self, record: dict[str, Any], as_of: dt.date) -> CompiledEvaluation:
         outputs, clauses, legs = self._trace(record, as_of)

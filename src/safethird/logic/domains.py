@@ -131,10 +131,14 @@ class Analysis:
         kind = spec.kind
         if kind == "bool":
             return [True, False]
-        if kind == "enum":
-            mm = self._signature_parts(path)
-            return _representatives(spec.values, lambda v: (
-                tuple(v in x for x in mm.value_sets), tuple(v == c for c in mm.constants)), ())
+        if kind == "enum":  # compared with fixed values only: the same classes in every case
+            got = self._state_classes.get(pattern(path))
+            if got is None:
+                mm = self._signature_parts(path)
+                got = self._state_classes[pattern(path)] = _representatives(
+                    spec.values, lambda v: (tuple(v in x for x in mm.value_sets),
+                                            tuple(v == c for c in mm.constants)), ())
+            return list(got)
         if kind == "date":
             return self._dates(record, path, as_of)
         if kind == "country":
@@ -180,6 +184,18 @@ class Analysis:
         return _representatives(self._country_universe, sig, preferred)
 
     def _states(self, record: Mapping[str, Any], path: str) -> list[str]:
+        # the rules compare a state with fixed lists and tables only: the classes are the same
+        # for every case
+        got = self._state_classes.get(pattern(path))
+        if got is None:
+            got = self._state_classes[pattern(path)] = self._group_states(path)
+        return list(got)
+
+    @cached_property
+    def _state_classes(self) -> dict[str, list[str]]:
+        return {}  # by fact pattern: the classes of a state or enum fact
+
+    def _group_states(self, path: str) -> list[str]:
         from safethird.law.circuits import STATE_CIRCUIT
 
         mm = self._signature_parts(path)

@@ -149,6 +149,8 @@ class Worlds:
     as_of: dt.date = dt.date.min
 
     def part(self, i: int) -> Any:
+        if len(self.leaves) == 1:
+            return self.leaves[0].outcome[i]
         vals = {leaf.outcome[i] for leaf in self.leaves}
         return next(iter(vals)) if len(vals) == 1 else None
 
@@ -156,6 +158,8 @@ class Worlds:
         return list(dict.fromkeys(leaf.outcome[i] for leaf in self.leaves))
 
     def node(self, name: str) -> Any:
+        if len(self.leaves) == 1:
+            return self.leaves[0].values[name]
         vals = {leaf.values[name] for leaf in self.leaves}
         return next(iter(vals)) if len(vals) == 1 else None
 
@@ -217,10 +221,12 @@ class Worlds:
 
 def explore(problem: Problem, record: Record, as_of: dt.date, budget: int = 2000,
             base: Values | None = None, parts: Sequence[int] | None = None,
-            given: Mapping[str, Any] | None = None) -> Worlds:
+            given: Mapping[str, Any] | None = None, agree_only: bool = False) -> Worlds:
     """Split the unknown facts the unsettled ``parts`` of the outcome read (default: every
     decisive part) until each leaf settles them. ``given``: output nodes whose value is known
-    to hold in every world."""
+    to hold in every world. ``agree_only``: only whether every world agrees matters, so the
+    search stops at the first leaf that disagrees with an earlier one (its worlds are then
+    incomplete and its parts unsettled)."""
     given = given or {}
     base = problem.evaluate(record, as_of, given) if base is None else base
     leaves: list[Leaf] = []
@@ -230,19 +236,30 @@ def explore(problem: Problem, record: Record, as_of: dt.date, budget: int = 2000
     decisive = tuple(problem.decisive if parts is None else parts)
     rank = {p: i for i, p in enumerate(problem.order)}
 
+    seen: set[tuple] = set()  # the outcomes of the leaves so far (``agree_only``)
+
+    def leaf(leaf: Leaf) -> None:
+        leaves.append(leaf)
+        if agree_only:
+            seen.add(tuple(leaf.outcome[i] for i in decisive))
+            if len(seen) > 1:
+                complete[0] = False
+
     def walk(rec: Record, values: Values, assigned: dict[str, Any]) -> None:
+        if agree_only and len(seen) > 1:
+            return
         out = problem.outcome(values)
         open_parts = [i for i in decisive if out[i] is None]
         if not open_parts:
-            leaves.append(Leaf(assigned, out, values, rec))
+            leaf(Leaf(assigned, out, values, rec))
             return
         path = _split_on(problem, rec, as_of, values, open_parts, rank, given)
         if path is None:  # what is still open, the law itself leaves open
-            leaves.append(Leaf(assigned, out, values))
+            leaf(Leaf(assigned, out, values))
             return
         if spent[0] >= budget:
             complete[0] = False
-            leaves.append(Leaf(assigned, out, values))
+            leaf(Leaf(assigned, out, values))
             return
         tried = choices.setdefault(path, [])
         branches = 0
@@ -256,7 +273,7 @@ def explore(problem: Problem, record: Record, as_of: dt.date, budget: int = 2000
             branches += 1
             walk(nxt, problem.evaluate(nxt, as_of, given), assigned | {path: _key(v)})
         if not branches:  # no value fits the other facts: keep the leaf as it is
-            leaves.append(Leaf(assigned, out, values))
+            leaf(Leaf(assigned, out, values))
 
     walk(record, base, {})
     return Worlds(problem, record, base, leaves, complete[0], choices, decisive, as_of)

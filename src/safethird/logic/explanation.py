@@ -85,32 +85,44 @@ def sub_clauses(node: Expr) -> list[Clause]:
 class _Facts:
     """One case's facts by concrete path, read once each (many clauses read the same)."""
 
-    __slots__ = ("_cache", "record", "route")
+    __slots__ = ("_json", "_pairs", "_raw", "record", "route")
 
     def __init__(self, record: dict[str, Any], route: list[dict[str, Any]] | None):
         self.record, self.route = record, route
-        self._cache: dict[tuple[tuple[str, bool], ...], dict[str, Any]] = {}
+        self._pairs: dict[str, list[tuple[str, Any]]] = {}
+        self._raw: dict[tuple, dict[str, Any]] = {}
+        self._json: dict[tuple, dict[str, Any]] = {}
 
-    def of(self, node: Expr) -> dict[str, Any]:
-        """The facts a node reads, by concrete path (``route[1].country``), with their values."""
-        paths, quantifies = _reads(node)
-        got = self._cache.get(paths)
-        if got is not None and not quantifies:
-            return got
-        out: dict[str, Any] = {}
-        route = self.route
-        if quantifies and route is None:
-            out["route"] = None
-        for path, is_leg in paths:
+    def _read(self, path: str, is_leg: bool) -> list[tuple[str, Any]]:
+        got = self._pairs.get(path)
+        if got is None:
             if is_leg:
                 name = path.removeprefix("route[].")
-                for i, leg in enumerate(route or []):
-                    out[path.replace("[]", f"[{i}]")] = leg.get(name)
+                got = [(path.replace("[]", f"[{i}]"), leg.get(name))
+                       for i, leg in enumerate(self.route or [])]
             else:
-                out[path] = read_fact(self.record, path)
-        if not quantifies:
-            self._cache[paths] = out
-        return out
+                got = [(path, read_fact(self.record, path))]
+            self._pairs[path] = got
+        return got
+
+    def of(self, node: Expr, reads: tuple | None = None) -> dict[str, Any]:
+        """The facts a node reads, by concrete path (``route[1].country``), with their values
+        (``reads``: what it reads, when known)."""
+        reads = reads or _reads(node)
+        got = self._raw.get(reads)
+        if got is None:
+            paths, quantifies = reads
+            got = {"route": None} if quantifies and self.route is None else {}
+            for path, is_leg in paths:
+                got.update(self._read(path, is_leg))
+            self._raw[reads] = got
+        return got
+
+    def json(self, node: Expr, reads: tuple) -> dict[str, Any]:
+        got = self._json.get(reads)
+        if got is None:
+            got = self._json[reads] = {k: jsonable(x) for k, x in self.of(node, reads).items()}
+        return dict(got)
 
     def line(self, node: Expr) -> str:
         shown = ", ".join(f"{k} = {format_value(v)}" for k, v in self.of(node).items()
@@ -125,7 +137,7 @@ class _Plan:
 
     finding: Finding
     shown: tuple[tuple[Expr, tuple[Clause, ...]], ...]
-    trace: tuple[Clause, ...]
+    trace: tuple[tuple[Clause, tuple], ...]  # each clause with what it reads
 
 
 _PLANS: dict[int, _Plan] = {}
@@ -138,7 +150,8 @@ def _plan(f: Finding) -> _Plan:
         for reason in f.reasons:
             node = reason.shows if reason.shows is not None else reason.clause.expr
             shown.append((node, tuple(sub_clauses(node))))
-        got = _PLANS[id(f)] = _Plan(f, tuple(shown), clauses_under(finding_root(f)))
+        got = _PLANS[id(f)] = _Plan(f, tuple(shown), tuple(
+            (c, _reads(c)) for c in clauses_under(finding_root(f))))
     return got
 
 
@@ -190,8 +203,8 @@ def explain_finding(f: Finding, ev: Any, result: dict[str, Any],
             if ev.value(note) is not False:
                 because.append(f"Open question — {note.text} [{note.citation}]")
         trace = [{"id": c.id, "text": c.text, "citation": c.citation, "value": ev.value(c),
-                  "facts": {k: jsonable(x) for k, x in facts.of(c).items()}}
-                 for c in plan.trace]
+                  "facts": facts.json(c, reads)}
+                 for c, reads in plan.trace]
     if not f.partners:
         return FindingResult(result["status"], result["reason"], _dedupe(citations), because,
                              trace)

@@ -22,7 +22,7 @@ from safethird.logic import exact
 from safethird.logic import questions as questions_mod
 from safethird.logic.compile import Program, compile_rules
 from safethird.logic.domains import pattern
-from safethird.logic.expr import Clause, Expr, Quantifier
+from safethird.logic.expr import Clause, Expr, Fact, IsTrue, Quantifier
 from safethird.logic.finding import (
     APPLIES,
     UNDETERMINED,
@@ -108,9 +108,12 @@ class ExactView:
     """A case's evaluation, with each output node's value over every world (a reason that is
     false whatever the unknown facts are reads as false)."""
 
+    __slots__ = ("_owner", "_worlds", "as_of", "ev", "quantifiers", "record")
+
     def __init__(self, reasoner: Reasoner, ev: Any, ws: CaseWorlds):
         self.ev = ev
-        self._worlds = reasoner._world_of(ws)
+        self._owner = reasoner._owner
+        self._worlds = [*ws.findings.values(), ws.pathway]
         self.record, self.as_of, self.quantifiers = ev.record, ev.as_of, ev.quantifiers
 
     @property
@@ -118,9 +121,9 @@ class ExactView:
         return self.ev.route
 
     def value(self, node: Expr, leg: int | None = None) -> Any:
-        found = self._worlds.get(id(node)) if leg is None else None
+        found = self._owner.get(id(node)) if leg is None else None
         if found is not None:
-            return found[1].node(found[0])
+            return self._worlds[found[1]].node(found[0])
         return self.ev.value(node, leg)
 
 
@@ -151,11 +154,24 @@ class Reasoner:
         # the caller evaluates with them, e.g. warnings)
         self.nodes: dict[str, Expr] = outcomes(self.findings, pathway) | dict(extra or {})
         self.pathway_part = 2 * len(self.findings)
+        # id(output node) → (its name, which exploration decides it: a finding's index, or
+        # the pathway's after them)
+        self._owner: dict[int, tuple[str, int]] = {}
+        for i, f in enumerate(self.findings):
+            for name, node in f.nodes().items():
+                self._owner[id(node)] = (name, i)
+        for name, node in pathway.nodes().items():
+            self._owner.setdefault(id(node), (name, len(self.findings)))
+        self.name_of = {id(node): name for name, node in self.nodes.items()}
+        self._reason_columns = {f.name: tuple((x.code, f.column(x.code)) for x in f.reasons)
+                                for f in self.findings}
 
     @cached_property
     def program(self) -> Program:
-        """The rule set compiled to Python (logic/compile.py): the same trees, ~100x faster."""
-        return compile_rules(self.nodes)
+        """The rule set compiled to Python (logic/compile.py): the same trees, ~100x faster.
+        The findings' notes are compiled with them (an explanation reads them too)."""
+        notes = {f"{f.name}.note.{n.id}": n for f in self.findings for n in f.notes}
+        return compile_rules(self.nodes | notes)
 
     def evaluate(self, record: Record, as_of: dt.date,
                  given: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -257,11 +273,14 @@ class Reasoner:
                 # the first reason that holds in every world; else (a different reason in
                 # different worlds) the last of them: what holds when the earlier ones, which
                 # turn on facts still unknown, turn out not to
-                everywhere = [x.code for x in f.reasons if w.node(f.column(x.code)) is True]
-                reasons = [x for x in w.parts(2 * i + 1) if x is not None]
-                order = [x.code for x in f.reasons] + [f.applies_code]
-                reason = everywhere[0] if everywhere else \
-                    max(reasons, key=order.index) if reasons else UNDETERMINED
+                columns = self._reason_columns[f.name]
+                everywhere = next((code for code, col in columns if w.node(col) is True), None)
+                if everywhere is not None:
+                    reason = everywhere
+                else:
+                    reasons = [x for x in w.parts(2 * i + 1) if x is not None]
+                    order = [code for code, _ in columns] + [f.applies_code]
+                    reason = max(reasons, key=order.index) if reasons else UNDETERMINED
             partner = None
             if status == APPLIES:
                 partner = next((p for p, _ in f.partners
@@ -269,16 +288,6 @@ class Reasoner:
             out[f.name] = {"status": status, "reason": reason, "partner": partner}
         pathway = ws.pathway.part(self.pathway_part)
         out["pathway"] = pathway if pathway is not None else UNDETERMINED
-        return out
-
-    def _world_of(self, ws: CaseWorlds) -> dict[int, tuple[str, exact.Worlds]]:
-        """id(output node) → (its name, the worlds that decide it)."""
-        out: dict[int, tuple[str, exact.Worlds]] = {}
-        for f in self.findings:
-            for name, node in f.nodes().items():
-                out[id(node)] = (name, ws.findings[f.name])
-        for name, node in self.pathway.nodes().items():
-            out.setdefault(id(node), (name, ws.pathway))
         return out
 
     def holds_regardless(self, ws: CaseWorlds, f: Finding) -> list[str]:
@@ -398,17 +407,55 @@ class Reasoner:
 
     # --- what would change the outcome --------------------------------------------------
 
-    def pathway_of(self, record: Record, as_of: dt.date, budget: int = 60) -> str:
+    def pathway_of(self, record: Record, as_of: dt.date, budget: int = 60,
+                   probe: _Probe | None = None, paths: Sequence[str] = ()) -> str:
         """The pathway of a changed case: settled already by its own facts, or over its worlds
         within a small budget (a change whose answer needs a longer search is not proposed: it
-        is not the kind of change a screener can act on)."""
-        n = self.pathway_part
-        base = self.problem.evaluate(record, as_of, None)
-        p = self.problem.outcome(base)[n]
-        if p is None and budget:
-            w = exact.explore(self.problem, record, as_of, budget=budget, base=base, parts=[n])
-            p = w.part(n) if w.complete else None
-        return UNDETERMINED if p is None else p
+        is not the kind of change a screener can act on). ``probe``: the case before the change
+        of ``paths`` (only what reads them is evaluated again)."""
+        p = probe.kleene(record, paths) if probe is not None else \
+            table_value(self.pathway, self.evaluate(record, as_of))
+        if p == UNDETERMINED and budget:
+            n = self.pathway_part
+            w = exact.explore(self.problem, record, as_of, budget=budget, parts=[n],
+                              agree_only=True)
+            found = w.part(n) if w.complete else None
+            p = UNDETERMINED if found is None else found
+        return p
+
+    def _pathway_sensitivity(self, record: Record, as_of: dt.date) -> int | None:
+        """The facts (bits of ``program.fact_bits``) whose change alone could change the
+        pathway the case's own facts settle: those of its rows up to the first that holds
+        (a later row decides only if one of them changes); None if they do not settle it."""
+        rows = [f"{self.pathway.name}.{code}" for code, _ in self.pathway.rows]
+        got = self.program.sensitivity(record, as_of, rows)
+        mask = 0
+        for name in rows:
+            value, m = got[name]
+            mask |= m
+            if value is None:
+                return None
+            if value is True:
+                return mask
+        return None
+
+    @cached_property
+    def _under_is_true(self) -> frozenset[str]:
+        """The facts read under "known to be true" (the one reading that is not monotone)."""
+        out: set[str] = set()
+        seen: set[int] = set()
+        for root in self.nodes.values():
+            for n in root.walk():
+                if isinstance(n, IsTrue) and id(n) not in seen:
+                    seen.add(id(n))
+                    out |= {m.path for m in n.walk() if isinstance(m, Fact)}
+        return frozenset(out)
+
+    @cached_property
+    def _row_index(self) -> tuple[tuple[str, int], ...]:
+        names = self.program.names
+        return tuple((code, names.index(f"{self.pathway.name}.{code}"))
+                     for code, _ in self.pathway.rows)
 
     def _change_candidates(self, record: Record, as_of: dt.date, path: str,
                            current: Any) -> list[Any]:
@@ -433,15 +480,25 @@ class Reasoner:
         ``identity``. Each change is decided on the same exact semantics, within a budget (a
         pair search grows with the square of the facts)."""
         possible = self.declarations.possible
+        probe = _Probe(self, record, as_of)
         # from an open pathway, a change counts when the changed facts settle it by themselves
         budget = 0 if pathway == UNDETERMINED else 60
+        known = [path for path in exact.slots(self.problem, record, self.problem.order)
+                 if path not in self.problem.fixed and (identity or not self.is_identity(path))
+                 and exact.get(record, path) is not None]
+        # Kleene logic is monotone: when the pathway is settled with a fact left unknown, no
+        # value of that fact changes it. One evaluation per fact rules out most of them before
+        # their values are tried (only when the case's own facts settle the pathway: settled
+        # only over the worlds, a blank fact would still read unknown, and tell nothing).
+        mask = self._pathway_sensitivity(record, as_of)
+        blankable = mask is not None
+        if blankable:
+            bits = self.program.fact_bits
+            known = [path for path in known if bits.get(pattern(path), -1) & mask
+                     and probe.may_change((path,))]
         changes = []
-        for path in exact.slots(self.problem, record, self.problem.order):
-            if path in self.problem.fixed or (not identity and self.is_identity(path)):
-                continue
+        for path in known:
             current = exact.get(record, path)
-            if current is None:
-                continue
             for v in self._change_candidates(record, as_of, path, current):
                 changes.append((path, current, v))
         singles = []
@@ -450,7 +507,7 @@ class Reasoner:
             changed = exact.put(record, path, new)
             if not possible(changed, as_of):
                 continue
-            p = self.pathway_of(changed, as_of, budget)
+            p = self.pathway_of(changed, as_of, budget, probe, (path,))
             # every class of value that changes it (two states in different circuits are two
             # classes); for a date, the nearest day either side
             key = (path, p) if isinstance(new, dt.date) else (path, exact._key(new))
@@ -460,17 +517,32 @@ class Reasoner:
                                 "from": {path: answer_shown(path, old)}, "pathway": p})
         if singles:
             return singles[:limit]
+        if blankable:  # no single fact can: the pairs are tried over every known fact
+            changes = []
+            for path in [p for p in exact.slots(self.problem, record, self.problem.order)
+                         if p not in self.problem.fixed
+                         and (identity or not self.is_identity(p))
+                         and exact.get(record, p) is not None]:
+                current = exact.get(record, path)
+                for v in self._change_candidates(record, as_of, path, current):
+                    changes.append((path, current, v))
         pairs = []
+        two: dict[tuple[str, str], bool] = {}
         for (p1, o1, v1), (p2, o2, v2) in itertools.combinations(changes, 2):
             if p1 == p2:
                 continue
+            if blankable:
+                if (p1, p2) not in two:
+                    two[p1, p2] = probe.may_change((p1, p2))
+                if not two[p1, p2]:
+                    continue
             changed = exact.put(exact.put(record, p1, v1), p2, v2)
             if not possible(changed, as_of):
                 continue
             pair_budget -= 1
             if pair_budget < 0:
                 break
-            p = self.pathway_of(changed, as_of, budget // 2)
+            p = self.pathway_of(changed, as_of, budget // 2, probe, (p1, p2))
             if p not in (pathway, UNDETERMINED):
                 pairs.append({"change": {p1: answer_shown(p1, v1), p2: answer_shown(p2, v2)},
                               "from": {p1: answer_shown(p1, o1), p2: answer_shown(p2, o2)},
@@ -500,3 +572,45 @@ class Reasoner:
             out.append({"fact": path, "value": jsonable(value), "findings": used})
         return out
 
+
+
+class _Probe:
+    """A case, evaluated once, and its variants that change a few facts: a variant's values are
+    computed again only where they read a changed fact (logic/compile.py ``changed``)."""
+
+    def __init__(self, reasoner: Reasoner, record: Record, as_of: dt.date):
+        self.reasoner, self.record, self.as_of = reasoner, record, as_of
+        self.program = reasoner.program
+        self.base = self.program.base(record, as_of)
+
+    def _patterns(self, paths: Sequence[str]) -> list[str]:
+        out = []
+        for path in paths:
+            if path == "route":  # a new route: every leg fact too
+                out += [p for p in self.program.fact_bits if p.startswith("route")]
+            else:
+                out.append(pattern(path))
+        return out
+
+    def kleene(self, record: Record, paths: Sequence[str]) -> str:
+        """The Kleene pathway of ``record``, which differs from the case in ``paths`` only."""
+        values = self.program.changed(record, self.as_of, self.base, self._patterns(paths))
+        for code, i in self.reasoner._row_index:
+            v = values[i]
+            if v is None:
+                return UNDETERMINED
+            if v:
+                return code
+        return UNDETERMINED
+
+    def may_change(self, paths: Sequence[str]) -> bool:
+        """Whether some values of ``paths`` could change a pathway the case settles. Kleene
+        logic is monotone (what is settled with a fact unknown stays so whatever its value),
+        so they can only if it reads unknown with them left unknown; except under "known to
+        be true", where unknown counts as false: those facts are always tried."""
+        if any(pattern(p) in self.reasoner._under_is_true or p == "route" for p in paths):
+            return True
+        record = self.record
+        for path in paths:
+            record = exact.put(record, path, None)
+        return self.kleene(record, paths) == UNDETERMINED
