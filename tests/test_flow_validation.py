@@ -129,3 +129,32 @@ def test_hondurans_and_salvadorans_in_the_published_proportion(deterministic):
     sent = deterministic.people.filter(pl.col("transferred").is_not_null())
     hn = sent.filter(pl.col("nationality") == "HN").height
     assert abs(hn / sent.height - 579 / 939) <= 0.03, (hn, sent.height)
+
+
+def test_the_fear_rate_denominator_brackets_two_misses_and_not_the_third(deterministic):
+    """The FY2020 fear-claim rate divides the year's credible-fear completions by the year's
+    non-Mexican encounters, a third of them met under Title 42 (no screening). Putting every
+    completion in the Title 8 months (Oct. 2019 - Mar. 2020) is the upper end of what the
+    published totals allow (20.9 % -> 32.0 %). At that end the family share and PACR/HARP come
+    inside their tolerances and MPP stays inside; family detention moves further out: the
+    denominator can explain two misses, not the February family-centre population."""
+    from safethird.population.synthesize import fear_claim_rates
+
+    base_rate = fear_claim_rates("non_mexican")
+    bound_rate = fear_claim_rates("non_mexican_title8")
+    assert bound_rate[(2019, False)] == base_rate[(2019, False)]     # FY2019 had no Title 42
+    assert 0.31 < bound_rate[(2020, False)] < 0.33 and 0.20 < base_rate[(2020, False)] < 0.22
+    assert bound_rate[(2020, True)] == 0.0
+
+    bound = simulate(load_scenario("baseline-fear-rate-title8-bound"), seed=None)
+    assert bound.scenario.status == "counterfactual"
+    at_bound = {c.metric: check_value(c, bound) for c in bound.scenario.checks}
+    base = {c.metric: check_value(c, deterministic) for c in deterministic.scenario.checks}
+    for metric in ("transfers_family_units", "pacr_harp_processed"):
+        assert not base[metric]["within"] or abs(base[metric]["gap"]) > 0.09, base[metric]
+        assert abs(at_bound[metric]["gap"]) <= at_bound[metric]["tolerance"], at_bound[metric]
+        assert at_bound[metric]["gap"] > base[metric]["gap"]
+    assert abs(at_bound["mpp_enrolled"]["gap"]) <= 0.25 < abs(base["family_detention_peak"]["gap"])
+    assert at_bound["family_detention_peak"]["gap"] < base["family_detention_peak"]["gap"] < -0.25
+    # the counterfactual's rows are shown for information, never as a failed calibration
+    assert all(r["verdict"].startswith("counterfactual") for r in at_bound.values())

@@ -47,6 +47,12 @@ from safethird.population.statistics import (
 STATES = ("TX", "CA", "AZ")
 
 
+# The CDC order of 2020-03-20 (85 FR 17060) began Title 42 expulsions, which skip the
+# credible-fear screening; from March 2020 CBP's encounter counts include them (SOURCES.md).
+# The months from April 2020 on are Title 42 months; March is counted with the Title 8 ones.
+TITLE42_FIRST_MONTH = "2020-04"
+
+
 def fear_claim_rates(denominator: str = "non_mexican") -> dict[tuple[int, bool], float]:
     """(fiscal year, Mexican?) → credible-fear completions per Southwest border encounter.
 
@@ -54,9 +60,15 @@ def fear_claim_rates(denominator: str = "non_mexican") -> dict[tuple[int, bool],
     ``"non_mexican"``: completions ÷ non-Mexican encounters for non-Mexicans, 0 for Mexicans —
     the assumption that credible-fear claims came (almost) only from people who, unlike most
     Mexicans, could not be returned across the border at once (no nationality breakdown of the
-    completions is bundled; see docs/simulation.md)."""
+    completions is bundled; see docs/simulation.md).
+    ``"non_mexican_title8"``: as ``"non_mexican"`` but over the encounters before
+    ``TITLE42_FIRST_MONTH`` only — as if every completion of the fiscal year came from its
+    Title 8 months: an upper bound for those months (no monthly completions are bundled), for
+    the sensitivity scenario, not the baseline."""
     cf = credible_fear().filter(pl.col("citizenship") == "ALL")
     m = encounter_margins()
+    if denominator == "non_mexican_title8":
+        m = m.filter(pl.col("month") < TITLE42_FIRST_MONTH)
     tot = m.filter((pl.col("dimension") == "total") & (pl.col("component") == "all"))
     mx = m.filter((pl.col("dimension") == "citizenship") & (pl.col("value") == "MX"))
     by_fy: dict[int, list[int]] = {}
