@@ -163,3 +163,16 @@ def test_the_fear_rate_denominator_brackets_two_misses_and_not_the_third(determi
     assert at_bound["family_detention_peak"]["gap"] < base["family_detention_peak"]["gap"] < -0.25
     # the counterfactual's rows are shown for information, never as a failed calibration
     assert all(r["verdict"].startswith("counterfactual") for r in at_bound.values())
+
+
+def test_the_derived_fear_claim_rate_is_listed_with_its_counts(deterministic):
+    """The rate that decides demand is derived, not a scenario number: summary.json's inputs
+    (and the report's provenance table) give it per fiscal year with the two counts behind it."""
+    from safethird.flow.outputs import summary
+
+    rows = {i["path"]: i for i in summary(deterministic)["inputs"]}
+    fy20 = rows["fear_claim_rate.FY2020"]
+    assert fy20["provenance"].startswith("derived: 33,567 USCIS credible-fear completions")
+    assert "160,377 non-Mexican" in fy20["provenance"]
+    assert fy20["value"] == pytest.approx(33567 / 160377)
+    assert rows["fear_claim_rate.FY2019"]["value"] == pytest.approx(103295 / 740431)
