@@ -221,7 +221,7 @@ def test_mpp_single_adults_alike_brackets_the_published_enrolment(base_run):
 
     def q1(result):
         return next(check_value(c, result) for c in result.scenario.checks
-                    if c.metric == "mpp_enrolled")["model_mean"]
+                    if c.figure == "mpp_enrolments_cbp_2020_q1")["model_mean"]
 
     assert q1(base_run) < 6058 < q1(alike)
     r = replicate(alike.scenario, 0, None, 1)
