@@ -36,7 +36,7 @@ def test_family_beds_and_line_capacities_never_exceeded(rep, baseline):
     tr, p = rep.tracks, rep.people
     assert tr.family_beds is not None
     assert (tr.family_held <= tr.family_beds).all()
-    # the beds come close (deterministic peak 3,118 of 3,326) without filling
+    # the beds come close (deterministic peak 3,092 of 3,326) without filling
     assert tr.family_held.max() > 0.8 * tr.family_beds.max()
     # each PACR/HARP line admits at most its per-day capacity
     pacr = tr.track == TRACK_CODES.index("pacr_harp")
@@ -164,15 +164,16 @@ def test_policy_errors_are_one_line_scenario_errors(tmp_path):
         load_scenario(str(bare))
 
 
-@pytest.mark.xfail(strict=True, reason="Big Bend enrols 116 against CBP's 73 (+59 %, outside 25 %) "
-                   "even with the population's citizenship x sector split taken from CBP's annual "
-                   "table (Yuma: 135 against 113, inside): Big Bend's Guatemalans (1,500 in "
-                   "FY2020) claim fear at the border-wide rate and all go to MPP; no published "
-                   "figure says Big Bend enrolled fewer of them, so nothing is fitted to it")
-def test_mpp_in_big_bend_and_yuma_from_2020(baseline):
+@pytest.mark.xfail(strict=True, reason="Big Bend enrols 113 against CBP's 73 in Jan.-Mar. 2020 "
+                   "(+55 %, outside 25 %; Yuma: 130 against 113, inside), and all of the excess is "
+                   "January (59 against 20; Feb.-Mar. 54 against 53): before PACR runs in every "
+                   "sector (2020-02-01) every Big Bend fear claimant goes to MPP, as the model's "
+                   "January does border-wide (about 2,690 against CBP's 1,974). No dated count of "
+                   "PACR places outside El Paso in January is published, so nothing is fitted")
+def test_mpp_in_big_bend_and_yuma_q1_2020(baseline):
     """CBP's sector table counts 73 MPP enrolments in Big Bend and 113 in Yuma in Jan.-Mar. 2020
-    (mpp_enrolments_cbp_2020_q1_big_bend_yuma): the model enrols people there from 2020-01-01 and
-    not before, and lands near each sector's count (an independent check: no share is fitted)."""
+    (mpp_enrolments_cbp_2020_q1_big_bend_yuma): the model lands near each sector's count (an
+    independent check: no share is fitted to a sector)."""
 
     from safethird.flow.simulate import track_people
     from safethird.flow.tracks import TRACK_CODES
@@ -183,10 +184,30 @@ def test_mpp_in_big_bend_and_yuma_from_2020(baseline):
     jan = (dt.date(2020, 1, 1) - baseline.start).days
     apr = (dt.date(2020, 4, 1) - baseline.start).days
     for sector, published in (("Big Bend", 73), ("Yuma", 113)):
-        here = mpp & (tp.sector == sector)
-        assert not (here & (tp.arrival < jan)).any()
+        here = mpp & (tp.sector == sector) & (tp.arrival >= jan)
         q1 = int((here & (tp.arrival < apr)).sum())
         assert abs(q1 - published) <= 0.25 * published, (sector, q1)
+
+
+def test_mpp_in_big_bend_from_august_2019_near_the_chiefs_count(baseline):
+    """Big Bend's MPP began in August 2019 and some 200 people were placed in it in its first
+    month (the sector chief, Marfa Public Radio, 2019-09-13: mpp_big_bend_first_month_2019).
+    Only the start is an input; the count is not (the families' share is calibrated on TRAC's
+    border-wide August total), so landing within a quarter of it is an independent check.
+    Yuma (no sourced start) enrols nobody before 2020."""
+    from safethird.flow.simulate import track_people
+
+    r = replicate(baseline, 0, None, 1)
+    tp = track_people(r.enc, r.people, r.pathway)
+    mpp = r.tracks.track == TRACK_CODES.index("mpp")
+    start = (dt.date(2019, 8, 13) - baseline.start).days
+    month = (dt.date(2019, 9, 13) - baseline.start).days
+    big_bend = mpp & (tp.sector == "Big Bend")
+    assert not (big_bend & (tp.arrival < start)).any()
+    first_month = int((big_bend & (tp.arrival < month)).sum())
+    assert abs(first_month - 200) <= 0.25 * 200, first_month
+    jan = (dt.date(2020, 1, 1) - baseline.start).days
+    assert not (mpp & (tp.sector == "Yuma") & (tp.arrival < jan)).any()
 
 
 def test_mpp_single_adults_alike_brackets_the_published_enrolment(base_run):
@@ -200,7 +221,7 @@ def test_mpp_single_adults_alike_brackets_the_published_enrolment(base_run):
 
     def q1(result):
         return next(check_value(c, result) for c in result.scenario.checks
-                    if c.metric == "mpp_enrolled")["model_mean"]
+                    if c.figure == "mpp_enrolments_cbp_2020_q1")["model_mean"]
 
     assert q1(base_run) < 6058 < q1(alike)
     r = replicate(alike.scenario, 0, None, 1)

@@ -21,18 +21,31 @@ def monte_carlo():
 
 
 # the checks docs/simulation.md reports outside their tolerance (honest misses, not hidden; each
-# pinned by its own test below so that a change moving it is seen):
+# pinned by its own test below so that a change moving it is seen). Issue 13's search for
+# published inputs that would close them found none (docs/simulation.md, "The misses"):
 # - transfers_family_units: 55 % of those flown by 2020-01-31 were family members against the
 #   weak snapshot's 76 %: families are reserved 76 % of the seats from 2019-12-12, but too few
-#   families with a fear claim reach the operation's sectors to take them (the fear-claim rate is
-#   one rate for every group: no split by group is published);
-# - family_detention_peak: February 2020 averages ~1,060 family members held against ICE's 1,434
-#   (ICE's figure also counts families encountered before the scenario and in the interior);
-# - pacr_harp_processed: -9.9 % (deterministic) and about -10.6 % (Monte Carlo) against GAO's
+#   families with a fear claim reach the operation's sectors to take them (one fear-claim rate
+#   for every group: no split by group is published, and GAO-20-250 found USCIS does not record
+#   family members' screenings completely);
+# - family_detention_peak: February 2020 averages ~1,066 family members held against ICE's 1,434
+#   (-25.7 %; ICE's figure also counts families encountered before the scenario and in the
+#   interior; no average stay is published, every family is held the 20-day limit);
+# - pacr_harp_processed: -9.9 % (deterministic) and about -10.8 % (Monte Carlo) against GAO's
 #   5,290, at the edge of +-10 %: in Feb.-Mar. 2020 the non-Mexican fear claimants subject to
 #   the transit bar (~3,570 border-wide) do not fill the 83.5 a day derived from GAO's total,
 #   and HARP (Mexican families) takes nobody: no Mexican fear-claim rate is published.
-KNOWN_MISSES = {"transfers_family_units", "family_detention_peak", "pacr_harp_processed"}
+# The first and the third lie inside the uncertainty of the FY2020 fear-claim rate (Title 42
+# dilutes its denominator): test_the_fear_rate_denominator_brackets_two_misses_and_not_the_third.
+# - MPP enrolments by month (CBP, Jan. / Feb. / Mar. 2020): January about 30 % over, February
+#   and March 35-50 % under, while the quarter is inside its tolerance: until 2020-02-01 PACR runs
+#   only in El Paso and the Rio Grande Valley, so January's fear claimants go to MPP; from
+#   February PACR's border-wide capacity takes them first. No dated count of PACR places outside
+#   those two sectors before February is published.
+# Keyed by the published figure (one metric may be checked against several figures).
+KNOWN_MISSES = {"aca_gt_family_member_share_snapshot", "frc_adp_2020_02",
+                "pacr_harp_processed_oct2019_mar2020", "mpp_enrolments_cbp_2020_01",
+                "mpp_enrolments_cbp_2020_02", "mpp_enrolments_cbp_2020_03"}
 
 
 def test_the_checks_are_the_published_figures(deterministic):
@@ -54,7 +67,7 @@ def test_baseline_within_tolerance(which, request):
         assert row["within"] == (abs(row["gap"]) <= row["tolerance"]), row
         assert f"{row['tolerance'] * 100:.0f}" in row["text"] and "gap" in row["text"]
         assert row["verdict"] == ("within tolerance" if row["within"] else "OUTSIDE tolerance")
-        if row["metric"] not in KNOWN_MISSES:
+        if row["figure"] not in KNOWN_MISSES:
             assert row["within"], row["text"]
     m = result.metrics
     # 939 ± 10 %, 713 ± 10 %, applied share within 2.5 points of 20 / 939
@@ -96,15 +109,16 @@ def test_only_hondurans_and_salvadorans_sent(deterministic):
             <= 20)
 
 
-def _row(result, metric):
-    return next(check_value(c, result) for c in result.scenario.checks if c.metric == metric)
+def _row(result, metric, figure=None):
+    return next(check_value(c, result) for c in result.scenario.checks
+                if c.metric == metric and (figure is None or c.figure == figure))
 
 
 def test_mpp_enrolment_q1_2020_is_still_short(deterministic):
     # CBP counts 6,058 for Jan.-Mar. 2020; the model is inside the tolerance but under (no
     # single adult without a fear claim goes to MPP; PACR takes fear claimants first in
     # Feb.-Mar.): a change that closed this gap by itself would need a source, not this test
-    row = _row(deterministic, "mpp_enrolled")
+    row = _row(deterministic, "mpp_enrolled", "mpp_enrolments_cbp_2020_q1")
     assert row["within"] and -0.25 <= row["gap"] < -0.10, row["text"]
 
 
@@ -117,6 +131,14 @@ def test_the_known_misses_stay_where_they_are(deterministic):
     assert -0.15 < pacr["gap"] < -0.05, pacr["text"]
     # the agreement's families are still flown, on their seats, from 2019-12-12
     assert deterministic.metrics["transfers_family_units"]["GT"]["mean"] > 200
+    # MPP by month: January over, February and March under; the quarter inside (above)
+    jan, feb, mar = (_row(deterministic, "mpp_enrolled", f"mpp_enrolments_cbp_2020_{m}")
+                     for m in ("01", "02", "03"))
+    assert not jan["within"] and 0.25 < jan["gap"] < 0.40, jan["text"]
+    assert not feb["within"] and -0.60 < feb["gap"] < -0.40, feb["text"]
+    assert not mar["within"] and -0.45 < mar["gap"] < -0.25, mar["text"]
+    quarter = _row(deterministic, "mpp_enrolled", "mpp_enrolments_cbp_2020_q1")
+    assert quarter["model_mean"] == jan["model_mean"] + feb["model_mean"] + mar["model_mean"]
 
 
 def test_hondurans_and_salvadorans_in_the_published_proportion(deterministic):
@@ -129,3 +151,49 @@ def test_hondurans_and_salvadorans_in_the_published_proportion(deterministic):
     sent = deterministic.people.filter(pl.col("transferred").is_not_null())
     hn = sent.filter(pl.col("nationality") == "HN").height
     assert abs(hn / sent.height - 579 / 939) <= 0.03, (hn, sent.height)
+
+
+def test_the_fear_rate_denominator_brackets_two_misses_and_not_the_third(deterministic):
+    """The FY2020 fear-claim rate divides the year's credible-fear completions by the year's
+    non-Mexican encounters, a third of them met under Title 42 (no screening). Putting every
+    completion in the Title 8 months (Oct. 2019 - Mar. 2020) is the upper end of what the
+    published totals allow (20.9 % -> 32.0 %). At that end the family share and PACR/HARP come
+    inside their tolerances and MPP stays inside; family detention moves further out: the
+    denominator can explain two misses, not the February family-centre population."""
+    from safethird.population.synthesize import fear_claim_rates
+
+    base_rate = fear_claim_rates("non_mexican")
+    bound_rate = fear_claim_rates("non_mexican_title8")
+    assert bound_rate[(2019, False)] == base_rate[(2019, False)]     # FY2019 had no Title 42
+    assert 0.31 < bound_rate[(2020, False)] < 0.33 and 0.20 < base_rate[(2020, False)] < 0.22
+    assert bound_rate[(2020, True)] == 0.0
+
+    bound = simulate(load_scenario("baseline-fear-rate-title8-bound"), seed=None)
+    assert bound.scenario.status == "counterfactual"
+    at_bound = {c.figure: check_value(c, bound) for c in bound.scenario.checks}
+    base = {c.figure: check_value(c, deterministic) for c in deterministic.scenario.checks}
+    for fig in ("aca_gt_family_member_share_snapshot", "pacr_harp_processed_oct2019_mar2020"):
+        assert not base[fig]["within"] or abs(base[fig]["gap"]) > 0.09, base[fig]
+        assert abs(at_bound[fig]["gap"]) <= at_bound[fig]["tolerance"], at_bound[fig]
+        assert at_bound[fig]["gap"] > base[fig]["gap"]
+    assert abs(at_bound["mpp_enrolments_cbp_2020_q1"]["gap"]) <= 0.25
+    frc = "frc_adp_2020_02"
+    assert at_bound[frc]["gap"] < base[frc]["gap"] < -0.25
+    # the monthly MPP pattern is not the rate's doing: January is further over at the bound
+    jan = "mpp_enrolments_cbp_2020_01"
+    assert at_bound[jan]["gap"] > base[jan]["gap"] > 0.25
+    # the counterfactual's rows are shown for information, never as a failed calibration
+    assert all(r["verdict"].startswith("counterfactual") for r in at_bound.values())
+
+
+def test_the_derived_fear_claim_rate_is_listed_with_its_counts(deterministic):
+    """The rate that decides demand is derived, not a scenario number: summary.json's inputs
+    (and the report's provenance table) give it per fiscal year with the two counts behind it."""
+    from safethird.flow.outputs import summary
+
+    rows = {i["path"]: i for i in summary(deterministic)["inputs"]}
+    fy20 = rows["fear_claim_rate.FY2020"]
+    assert fy20["provenance"].startswith("derived: 33,567 USCIS credible-fear completions")
+    assert "160,377 non-Mexican" in fy20["provenance"]
+    assert fy20["value"] == pytest.approx(33567 / 160377)
+    assert rows["fear_claim_rate.FY2019"]["value"] == pytest.approx(103295 / 740431)

@@ -9,7 +9,8 @@ from typing import Any
 
 from safethird.flow.scenario import Check, Scenario
 from safethird.flow.simulate import RunResult
-from safethird.population.statistics import published
+from safethird.population.statistics import fiscal_year, months_between, published
+from safethird.population.synthesize import fear_claim_counts
 
 # the timeseries column a windowed check sums (or, for a stock, averages) over its window
 _SERIES = {"transfers": "transfers", "transfers_family_units": "transfers_family_units",
@@ -141,8 +142,28 @@ def summary(result: RunResult) -> dict[str, Any]:
                       "replication (waits)") if result.replications > 1 else
                      "one run: no interval",
         "inputs": [{"path": path, "value": n.value, "provenance": n.provenance}
-                   for path, n in sc.numbers()],
+                   for path, n in sc.numbers()] + fear_claim_inputs(sc),
     }
+
+
+def fear_claim_inputs(sc: Scenario) -> list[dict[str, Any]]:
+    """The derived fear-claim rate of each fiscal year the run covers: the one derived input
+    that decides demand is not a scenario number, so it is listed here with its two counts."""
+    counts = fear_claim_counts(sc.fear_claim_denominator)
+    who = {"all": "Southwest border encounters of every citizenship (the bundled tables)",
+           "non_mexican": "non-Mexican Southwest border encounters (the bundled tables); "
+                          "Mexicans 0 (assumed)",
+           "non_mexican_title8": "non-Mexican Southwest border encounters of the months before "
+                                 "Title 42 only (the bundled tables; an upper bound); Mexicans "
+                                 "0 (assumed)"}
+    rows = []
+    for fy in sorted({fiscal_year(m) for m in months_between(sc.start, sc.end)}):
+        completions, people = counts[fy]
+        rows.append({"path": f"fear_claim_rate.FY{fy}", "value": completions / people,
+                     "provenance": f"derived: {completions:,} USCIS credible-fear completions "
+                                   f"(credible_fear.csv) / {people:,} "
+                                   f"{who[sc.fear_claim_denominator]}"})
+    return rows
 
 
 OUTPUT_FILES = {"summary": "summary.json", "timeseries": "timeseries.parquet",

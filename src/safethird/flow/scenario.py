@@ -239,7 +239,7 @@ class Scenario(_Model):
     start: dt.date
     end: dt.date
     population: Literal["published"] = "published"
-    fear_claim_denominator: Literal["non_mexican", "all"] = "non_mexican"
+    fear_claim_denominator: Literal["non_mexican", "all", "non_mexican_title8"] = "non_mexican"
     law: Law = Law()
     screening: Screening
     detention: Detention

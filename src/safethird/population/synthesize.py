@@ -47,6 +47,12 @@ from safethird.population.statistics import (
 STATES = ("TX", "CA", "AZ")
 
 
+# The CDC order of 2020-03-20 (85 FR 17060) began Title 42 expulsions, which skip the
+# credible-fear screening; from March 2020 CBP's encounter counts include them (SOURCES.md).
+# The months from April 2020 on are Title 42 months; March is counted with the Title 8 ones.
+TITLE42_FIRST_MONTH = "2020-04"
+
+
 def fear_claim_rates(denominator: str = "non_mexican") -> dict[tuple[int, bool], float]:
     """(fiscal year, Mexican?) → credible-fear completions per Southwest border encounter.
 
@@ -54,25 +60,37 @@ def fear_claim_rates(denominator: str = "non_mexican") -> dict[tuple[int, bool],
     ``"non_mexican"``: completions ÷ non-Mexican encounters for non-Mexicans, 0 for Mexicans —
     the assumption that credible-fear claims came (almost) only from people who, unlike most
     Mexicans, could not be returned across the border at once (no nationality breakdown of the
-    completions is bundled; see docs/simulation.md)."""
+    completions is bundled; see docs/simulation.md).
+    ``"non_mexican_title8"``: as ``"non_mexican"`` but over the encounters before
+    ``TITLE42_FIRST_MONTH`` only — as if every completion of the fiscal year came from its
+    Title 8 months: an upper bound for those months (no monthly completions are bundled), for
+    the sensitivity scenario, not the baseline."""
+    out: dict[tuple[int, bool], float] = {}
+    for fy, (completions, people) in fear_claim_counts(denominator).items():
+        rate = completions / people
+        out[(fy, False)], out[(fy, True)] = rate, (rate if denominator == "all" else 0.0)
+    return out
+
+
+def fear_claim_counts(denominator: str = "non_mexican") -> dict[int, tuple[int, int]]:
+    """Fiscal year → (USCIS credible-fear completions, the encounters they are divided by):
+    the two published counts behind ``fear_claim_rates`` (for the provenance table)."""
     cf = credible_fear().filter(pl.col("citizenship") == "ALL")
     m = encounter_margins()
+    if denominator == "non_mexican_title8":
+        m = m.filter(pl.col("month") < TITLE42_FIRST_MONTH)
     tot = m.filter((pl.col("dimension") == "total") & (pl.col("component") == "all"))
     mx = m.filter((pl.col("dimension") == "citizenship") & (pl.col("value") == "MX"))
     by_fy: dict[int, list[int]] = {}
     for frame, k in ((tot, 0), (mx, 1)):
         for month, n in frame.select("month", "encounters").iter_rows():
             by_fy.setdefault(fiscal_year(month), [0, 0])[k] += n
-    out: dict[tuple[int, bool], float] = {}
+    out: dict[int, tuple[int, int]] = {}
     for period, completions in cf.select("period", "completions").iter_rows():
         fy = int(period[2:])
-        if fy not in by_fy:
-            continue
-        total, mexican = by_fy[fy]
-        if denominator == "all":
-            out[(fy, False)] = out[(fy, True)] = completions / total
-        else:
-            out[(fy, False)], out[(fy, True)] = completions / (total - mexican), 0.0
+        if fy in by_fy:
+            total, mexican = by_fy[fy]
+            out[fy] = (int(completions), total if denominator == "all" else total - mexican)
     return out
 
 

@@ -254,7 +254,12 @@ def plots(result: Any, summ: dict[str, Any]) -> list[Plot]:
         colours = ["tab:green" if r["within"] else "tab:red" for r in rows]
         ax.scatter(gaps, y, color=colours, zorder=5, label="model gap")
         ax.axvline(0, color="k", lw=0.8)
-        ax.set_yticks(y, [f"{r['metric']} ({r['partner']})" for r in rows], fontsize=8)
+        # a metric checked against several figures (MPP: the quarter and its months) is told
+        # apart by its window
+        seen = [r["metric"] for r in rows]
+        ax.set_yticks(y, [f"{r['metric']} ({r['partner']})" if seen.count(r["metric"]) == 1
+                          else f"{r['metric']} ({r['partner']}, {r['window']})" for r in rows],
+                      fontsize=8)
         ax.set_ylabel("check")
         _legend(ax)
         out.append(Plot("validation", title, _png(fig),
