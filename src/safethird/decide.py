@@ -378,7 +378,7 @@ def _exact_row(r: Rules, record: dict[str, Any], with_missing: bool) -> dict[str
     day = record["as_of"]
     rs = r.reasoner
     record = rs.declarations.fill(record)
-    ws = rs.explore(record, day)
+    ws = rs.explore(record, day, outcome_only=not with_missing)
     outcome = rs.outcome(ws)
     out: dict[str, Any] = {"pathway": outcome["pathway"]}
     for f in r.findings:

@@ -228,10 +228,12 @@ class Reasoner:
     # --- the exact outcome --------------------------------------------------------------
 
     def explore(self, record: Record, as_of: dt.date, base: Mapping[str, Any] | None = None,
-                budget: int = 600) -> CaseWorlds:
+                budget: int = 600, outcome_only: bool = False) -> CaseWorlds:
         """``budget``: worlds per answer. A case with a few facts open needs tens; a nearly
         empty one (a new interview) would need thousands, and its answers are open anyway: the
-        search stops there, keeps them unknown and says so (``complete``)."""
+        search stops there, keeps them unknown and says so (``complete``). ``outcome_only``:
+        only the outcome is wanted (not what to ask), so a search stops as soon as two worlds
+        disagree."""
         problem = self.problem
         base = problem.evaluate(record, as_of, None) if base is None else base
         out = problem.outcome(base)
@@ -244,7 +246,8 @@ class Reasoner:
                 return exact.Worlds(problem, record, base, [leaf], True, {}, parts, as_of)
             return CaseWorlds({f.name: one((2 * i,)) for i, f in enumerate(self.findings)},
                               one((self.pathway_part,)), base)
-        found = {f.name: exact.explore(problem, record, as_of, budget, base, parts=[2 * i])
+        found = {f.name: exact.explore(problem, record, as_of, budget, base, parts=[2 * i],
+                                       agree_only=outcome_only)
                  for i, f in enumerate(self.findings)}
         # what each finding settled holds in every world: the pathway's search starts from it
         given = {}
@@ -257,7 +260,8 @@ class Reasoner:
                         given[name] = v
         pathway = exact.explore(problem, record, as_of, budget,
                                 problem.evaluate(record, as_of, given) if given else base,
-                                parts=[self.pathway_part], given=given)
+                                parts=[self.pathway_part], given=given,
+                                agree_only=outcome_only)
         return CaseWorlds(found, pathway, base)
 
     def outcome(self, ws: CaseWorlds) -> dict[str, Any]:
