@@ -145,3 +145,27 @@ def test_exact_answers_and_missing_facts_agree_with_the_brute_force(
         if len(diff) == 1 and worlds[a] != worlds[b]:
             depends.add(unknown[diff[0]])
     assert set(d.missing_facts) == depends, (d.missing_facts, depends)
+
+
+def test_the_outcome_of_a_world_is_the_findings_and_the_pathway() -> None:
+    """The search reads each world's outcome with its own loop (it runs once per world): the
+    same statuses, reasons and pathway as finding_value and table_value give."""
+    from safethird.logic.finding import UNDETERMINED, finding_value, table_value
+    from safethird.logic.finding import UNKNOWN as UNKNOWN_STATUS
+
+    r = D.rules()
+    rng = random.Random(11)
+    seen = set()
+    for i in range(400):
+        record = procedure.unless_stated(facts.to_record(facts.parse_case(random_case(rng, i))))
+        values = r.evaluate(record, record["as_of"])
+        want: list[Any] = []
+        for f in r.findings:
+            v = finding_value(f, values)
+            known = v["status"] != UNKNOWN_STATUS
+            want += [v["status"] if known else None, v["reason"] if known else None]
+        p = table_value(r.pathway, values)
+        want.append(None if p == UNDETERMINED else p)
+        assert r.problem.outcome(values) == tuple(want)
+        seen.add(tuple(x is None for x in want))
+    assert len(seen) > 3  # settled and open parts both met

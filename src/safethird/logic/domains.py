@@ -77,10 +77,7 @@ class Analysis:
         self._country_classes: dict[tuple, list[str]] = {}
         seen: set[int] = set()
         for root in roots:
-            for n in root.walk():
-                if id(n) in seen:
-                    continue
-                seen.add(id(n))
+            for n in root.distinct(seen):
                 self._read(n)
 
     def _read(self, n: Expr) -> None:

@@ -77,7 +77,7 @@ class Problem:
 
 def _reads(node: Expr) -> frozenset[str]:
     out: set[str] = set()
-    for n in node.walk():
+    for n in node.distinct():
         if isinstance(n, Fact):
             out.add(n.path)
         elif isinstance(n, Quantifier):

@@ -56,6 +56,19 @@ class Expr:
         for c in self.children():
             yield from c.walk()
 
+    def distinct(self, seen: set[int] | None = None) -> Iterator[Expr]:
+        """Every node under this one once (a shared subtree is not walked again), in the
+        order ``walk`` first meets them; ``seen``: nodes already met (shared across roots)."""
+        seen = set() if seen is None else seen
+        stack: list[Expr] = [self]
+        while stack:
+            n = stack.pop()
+            if id(n) in seen:
+                continue
+            seen.add(id(n))
+            yield n
+            stack.extend(reversed(n.children()))
+
 
 def lit(value: Any) -> Expr:
     return value if isinstance(value, Expr) else Const(value)

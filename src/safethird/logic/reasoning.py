@@ -25,6 +25,7 @@ from safethird.logic.domains import pattern
 from safethird.logic.expr import Clause, Expr, Fact, IsTrue, Quantifier
 from safethird.logic.finding import (
     APPLIES,
+    DOES_NOT_APPLY,
     UNDETERMINED,
     DecisionTable,
     Finding,
@@ -194,8 +195,9 @@ class Reasoner:
         decisive.append(len(parts))
         parts.append(tuple(f"{self.pathway.name}.{code}" for code, _ in self.pathway.rows))
         order: dict[str, None] = {}
+        met: set[int] = set()
         for node in self.nodes.values():
-            for n in node.walk():
+            for n in node.distinct(met):
                 if isinstance(n, Quantifier):
                     order.setdefault("route", None)
                 path = getattr(n, "path", None)
@@ -204,16 +206,36 @@ class Reasoner:
         order.pop("as_of", None)
         d = self.declarations
         fixed = frozenset(x.fact for x in d.unless_stated) | {"as_of"} | frozenset(d.not_shown)
-        findings, table = self.findings, self.pathway
+        # as finding_value and table_value read them (the test of the exact engine holds the
+        # two equal), without building a dictionary per finding: this runs once per world
+        plan = [(tuple(self._reason_columns[f.name]), f.applies_code) for f in self.findings]
+        rows = tuple((code, f"{self.pathway.name}.{code}") for code, _ in self.pathway.rows)
 
         def outcome(values: Mapping[str, Any]) -> tuple:
             out: list[Any] = []
-            for f in findings:
-                v = finding_value(f, values)
-                known = v["status"] != UNKNOWN_STATUS
-                out += [v["status"] if known else None, v["reason"] if known else None]
-            p = table_value(table, values)
-            out.append(None if p == UNDETERMINED else p)
+            for columns, applies in plan:
+                status = reason = None
+                every_false = True
+                for code, col in columns:
+                    v = values[col]
+                    if v is True:
+                        status, reason = DOES_NOT_APPLY, code
+                        break
+                    if v is not False:
+                        every_false = False
+                else:
+                    if every_false:
+                        status, reason = APPLIES, applies
+                out += [status, reason]
+            pathway = None
+            for code, col in rows:
+                v = values[col]
+                if v is None:
+                    break
+                if v:
+                    pathway = code
+                    break
+            out.append(pathway)
             return tuple(out)
 
         monotone = compile_rules(self.nodes, monotone=True)
@@ -449,10 +471,9 @@ class Reasoner:
         out: set[str] = set()
         seen: set[int] = set()
         for root in self.nodes.values():
-            for n in root.walk():
-                if isinstance(n, IsTrue) and id(n) not in seen:
-                    seen.add(id(n))
-                    out |= {m.path for m in n.walk() if isinstance(m, Fact)}
+            for n in root.distinct(seen):
+                if isinstance(n, IsTrue):
+                    out |= {m.path for m in n.distinct() if isinstance(m, Fact)}
         return frozenset(out)
 
     @cached_property
