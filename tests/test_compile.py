@@ -524,7 +524,8 @@ def test_a_fact_outside_a_nodes_sensitivity_never_changes_it(seed: int) -> None:
     checked = 0
     for record in _records(seed, 80):
         as_of = record["as_of"]
-        got = program.sensitivity(record, as_of, rows)
+        got, values = program.sensitivity(record, as_of, rows)
+        assert values == program.base(record, as_of)
         assert {k: v for k, (v, _) in got.items()} == {
             k: v for k, v in program.values(record, as_of).items() if k in rows}
         for path, value in _changes(r, record, as_of, rng):

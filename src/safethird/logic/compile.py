@@ -761,10 +761,11 @@ class Program:
             fn = self._changed[bit] = self._namespace.pop("changed")
         return fn(record, as_of, base)
 
-    def sensitivity(self, record: dict[str, Any], as_of: dt.date,
-                    names: Iterable[str]) -> dict[str, tuple[Any, int]]:
+    def sensitivity(self, record: dict[str, Any], as_of: dt.date, names: Iterable[str]
+                    ) -> tuple[dict[str, tuple[Any, int]], tuple]:
         """For the output nodes ``names``: (Kleene value, the bits of ``fact_bits`` whose
-        fact, changed alone, could change it; a fact without its bit cannot)."""
+        fact, changed alone, could change it; a fact without its bit cannot); and every
+        case-level value (the ``base`` of ``changed``)."""
         values, masks = self._sensitivity(record, as_of)
         out = {}
         for name in names:
@@ -774,7 +775,7 @@ class Program:
                 out[name] = (values[i], masks[i])
             else:  # a constant output
                 out[name] = (self.values(record, as_of)[name], 0)
-        return out
+        return out, values
 
     def evaluation(self, record: dict[str, Any], as_of: dt.date) -> CompiledEvaluation:
         outputs, clauses, legs = self._trace(record, as_of)

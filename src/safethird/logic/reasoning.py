@@ -439,22 +439,30 @@ class Reasoner:
         within a small budget (a change whose answer needs a longer search is not proposed: it
         is not the kind of change a screener can act on). ``probe``: the case before the change
         of ``paths`` (only what reads them is evaluated again)."""
-        p = probe.kleene(record, paths) if probe is not None else \
-            table_value(self.pathway, self.evaluate(record, as_of))
+        if probe is not None:
+            p, values = probe.kleene(record, paths)
+        else:
+            values = self.evaluate(record, as_of)
+            p = table_value(self.pathway, values)
         if p == UNDETERMINED and budget:
             n = self.pathway_part
-            w = exact.explore(self.problem, record, as_of, budget=budget, parts=[n],
-                              agree_only=True)
+            base = values if isinstance(values, dict) else dict(
+                zip(self.program.names, values, strict=True))
+            w = exact.explore(self.problem, record, as_of, budget=budget, base=base,
+                              parts=[n], agree_only=True)
             found = w.part(n) if w.complete else None
             p = UNDETERMINED if found is None else found
         return p
 
-    def _pathway_sensitivity(self, record: Record, as_of: dt.date) -> int | None:
+    def _pathway_sensitivity(self, record: Record, as_of: dt.date,
+                             probe: _Probe | None = None) -> int | None:
         """The facts (bits of ``program.fact_bits``) whose change alone could change the
         pathway the case's own facts settle: those of its rows up to the first that holds
         (a later row decides only if one of them changes); None if they do not settle it."""
         rows = [f"{self.pathway.name}.{code}" for code, _ in self.pathway.rows]
-        got = self.program.sensitivity(record, as_of, rows)
+        got, values = self.program.sensitivity(record, as_of, rows)
+        if probe is not None:
+            probe.base = values  # the case-level values are those changed cases start from
         mask = 0
         for name in rows:
             value, m = got[name]
@@ -515,7 +523,7 @@ class Reasoner:
         # value of that fact changes it. One evaluation per fact rules out most of them before
         # their values are tried (only when the case's own facts settle the pathway: settled
         # only over the worlds, a blank fact would still read unknown, and tell nothing).
-        mask = self._pathway_sensitivity(record, as_of)
+        mask = self._pathway_sensitivity(record, as_of, probe)
         blankable = mask is not None
         if blankable:
             bits = self.program.fact_bits
@@ -606,7 +614,17 @@ class _Probe:
     def __init__(self, reasoner: Reasoner, record: Record, as_of: dt.date):
         self.reasoner, self.record, self.as_of = reasoner, record, as_of
         self.program = reasoner.program
-        self.base = self.program.base(record, as_of)
+        self._base: tuple | None = None
+
+    @property
+    def base(self) -> tuple:
+        if self._base is None:
+            self._base = self.program.base(self.record, self.as_of)
+        return self._base
+
+    @base.setter
+    def base(self, values: tuple) -> None:
+        self._base = values
 
     def _patterns(self, paths: Sequence[str]) -> list[str]:
         out = []
@@ -617,16 +635,17 @@ class _Probe:
                 out.append(pattern(path))
         return out
 
-    def kleene(self, record: Record, paths: Sequence[str]) -> str:
-        """The Kleene pathway of ``record``, which differs from the case in ``paths`` only."""
+    def kleene(self, record: Record, paths: Sequence[str]) -> tuple[str, tuple]:
+        """The Kleene pathway of ``record``, which differs from the case in ``paths`` only,
+        and its output values (in ``program.names`` order)."""
         values = self.program.changed(record, self.as_of, self.base, self._patterns(paths))
         for code, i in self.reasoner._row_index:
             v = values[i]
             if v is None:
-                return UNDETERMINED
+                return UNDETERMINED, values
             if v:
-                return code
-        return UNDETERMINED
+                return code, values
+        return UNDETERMINED, values
 
     def may_change(self, paths: Sequence[str]) -> bool:
         """Whether some values of ``paths`` could change a pathway the case settles. Kleene
@@ -638,4 +657,4 @@ class _Probe:
         record = self.record
         for path in paths:
             record = exact.put(record, path, None)
-        return self.kleene(record, paths) == UNDETERMINED
+        return self.kleene(record, paths)[0] == UNDETERMINED
