@@ -82,52 +82,79 @@ def sub_clauses(node: Expr) -> list[Clause]:
     return list({id(c): c for c in out}.values())
 
 
-class _Facts:
-    """One case's facts by concrete path, read once each (many clauses read the same)."""
+# (what a node reads, the route's length) → the concrete fact paths it reads: the same for every
+# case with a route that long
+_KEYS: dict[tuple[tuple, int | None], tuple[str, ...]] = {}
 
-    __slots__ = ("_json", "_pairs", "_raw", "record", "route")
+
+def _keys(reads: tuple, legs: int | None) -> tuple[str, ...]:
+    got = _KEYS.get((reads, legs))
+    if got is None:
+        paths, quantifies = reads
+        out = ["route"] if quantifies and legs is None else []
+        for path, is_leg in paths:
+            if is_leg:
+                out += [path.replace("[]", f"[{i}]") for i in range(legs or 0)]
+            else:
+                out.append(path)
+        got = _KEYS[(reads, legs)] = tuple(dict.fromkeys(out))
+    return got
+
+
+class _Facts:
+    """One case's facts by concrete path, each read, made JSON-ready and formatted once (many
+    clauses read the same)."""
+
+    __slots__ = ("_formatted", "_json", "_legs", "_raw", "record", "route")
 
     def __init__(self, record: dict[str, Any], route: list[dict[str, Any]] | None):
         self.record, self.route = record, route
-        self._pairs: dict[str, list[tuple[str, Any]]] = {}
-        self._raw: dict[tuple, dict[str, Any]] = {}
-        self._json: dict[tuple, dict[str, Any]] = {}
+        self._legs = None if route is None else len(route)
+        self._raw: dict[str, Any] = {}
+        self._json: dict[str, Any] = {}
+        self._formatted: dict[str, str] = {}
 
-    def _read(self, path: str, is_leg: bool) -> list[tuple[str, Any]]:
-        got = self._pairs.get(path)
-        if got is None:
-            if is_leg:
-                name = path.removeprefix("route[].")
-                got = [(path.replace("[]", f"[{i}]"), leg.get(name))
-                       for i, leg in enumerate(self.route or [])]
-            else:
-                got = [(path, read_fact(self.record, path))]
-            self._pairs[path] = got
-        return got
+    def raw(self, key: str) -> Any:
+        try:
+            return self._raw[key]
+        except KeyError:
+            pass
+        if key == "route":
+            v = self.route
+        elif key.startswith("route["):
+            i, name = int(key[6:key.index("]")]), key.split(".", 1)[1]
+            v = (self.route or [])[i].get(name)
+        else:
+            v = read_fact(self.record, key)
+        self._raw[key] = v
+        return v
 
     def of(self, node: Expr, reads: tuple | None = None) -> dict[str, Any]:
         """The facts a node reads, by concrete path (``route[1].country``), with their values
         (``reads``: what it reads, when known)."""
-        reads = reads or _reads(node)
-        got = self._raw.get(reads)
-        if got is None:
-            paths, quantifies = reads
-            got = {"route": None} if quantifies and self.route is None else {}
-            for path, is_leg in paths:
-                got.update(self._read(path, is_leg))
-            self._raw[reads] = got
-        return got
+        return {k: self.raw(k) for k in _keys(reads or _reads(node), self._legs)}
 
     def json(self, node: Expr, reads: tuple) -> dict[str, Any]:
-        got = self._json.get(reads)
-        if got is None:
-            got = self._json[reads] = {k: jsonable(x) for k, x in self.of(node, reads).items()}
-        return dict(got)
+        out = {}
+        cache = self._json
+        for k in _keys(reads, self._legs):
+            v = cache.get(k, cache)
+            if v is cache:
+                v = cache[k] = jsonable(self.raw(k))
+            out[k] = v
+        return out
 
     def line(self, node: Expr) -> str:
-        shown = ", ".join(f"{k} = {format_value(v)}" for k, v in self.of(node).items()
-                          if k != "as_of")
-        return f" (facts: {shown})" if shown else ""
+        parts = []
+        cache = self._formatted
+        for k in _keys(_reads(node), self._legs):
+            if k == "as_of":
+                continue
+            v = cache.get(k)
+            if v is None:
+                v = cache[k] = format_value(self.raw(k))
+            parts.append(f"{k} = {v}")
+        return f" (facts: {', '.join(parts)})" if parts else ""
 
 
 @dataclass(frozen=True)
