@@ -34,10 +34,12 @@ class Question:
 
 
 def questions(w: Worlds, others: Sequence[Worlds], pathway_part: int,
-              not_asked: frozenset[str] = frozenset(), answer: Any = None) -> list[Question]:
+              not_asked: frozenset[str] = frozenset(), answer: Any = None,
+              decided: frozenset[str] = frozenset()) -> list[Question]:
     """The missing facts as questions, ranked: those of the pathway's worlds ``w``, then those
     only the other parts' worlds (the findings) depend on. ``not_asked`` facts (decisions of an
-    authority) are left out. ``answer`` turns a class value into what the user is shown."""
+    authority) are left out. ``answer`` turns a class value into what the user is shown.
+    ``decided``: output nodes of answers settled over every world, never a reason to ask."""
     show = answer or _plain
     problem = w.problem
     rank = {p: i for i, p in enumerate(problem.order)}
@@ -67,11 +69,17 @@ def questions(w: Worlds, others: Sequence[Worlds], pathway_part: int,
                         f), f, settled, every))
     scored.sort(key=lambda x: x[0])
     out = []
-    names_of = _nodes_reading(w, frozenset(problem.part_nodes[pathway_part]))
+    names_of = _nodes_reading(w, frozenset(problem.part_nodes[pathway_part]) | decided) \
+        if scored else {}
+    rows_of: dict[str, list[Clause]] | None = None
     for _, f, settled, _every in scored:
         with_ = [] if settled else _together(w, f, [g for g in relevant if g != f],
                                              pathway_part)
         clauses = names_of.get(f, [])[:3]  # "why we ask": the first clauses it can settle
+        if not clauses:  # a fact only the procedure reads (not an open finding): its rows
+            if rows_of is None:
+                rows_of = _nodes_reading(w, decided)
+            clauses = rows_of.get(f, [])[:1]  # the first row that reads it
         out.append(Question(f, bool(settled), settled, with_, [c.id for c in clauses],
                             list(dict.fromkeys(c.citation for c in clauses))))
     return out

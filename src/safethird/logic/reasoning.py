@@ -344,8 +344,13 @@ class Reasoner:
         comes last, marked ``authority`` (it is recorded when known, not asked of the person;
         ``branches`` say what follows either way)."""
         authority = {d.fact for d in self.declarations.authority}
+        # a finding settled over every world is no reason to ask anything ("why we ask")
+        settled = frozenset(name for i, f in enumerate(self.findings)
+                            if ws.findings[f.name].part(2 * i) is not None
+                            for name in f.nodes())
         qs = [q.to_dict() for q in questions_mod.questions(
-            ws.pathway, list(ws.findings.values()), self.pathway_part, answer=answer_shown)]
+            ws.pathway, list(ws.findings.values()), self.pathway_part, answer=answer_shown,
+            decided=settled)]
         qs = self._not_shown(record, as_of, qs) + qs
         for q in qs:
             q["authority"] = q["fact"] in authority
