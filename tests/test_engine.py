@@ -46,3 +46,27 @@ def test_unknown_fact_is_never_false() -> None:
     assert both(fact("trafficking_victim"), {}) is None
     assert both(~fact("trafficking_victim"), {}) is None
     assert both(fact("arrival.date").lt(Const(DAY, "date")), {"arrival": {}}) is None
+
+
+def test_without_the_explanation_the_answer_is_the_same() -> None:
+    """explain=False skips the reasons' text, the trace, the questions and the counterfactuals;
+    the findings, their citations and partners, the pathway and the warnings stay the same."""
+    import random
+
+    from generate import random_case
+
+    from safethird import decide as decide_case
+
+    rng = random.Random(5)
+    for i in range(80):
+        case = random_case(rng, i)
+        full, short = decide_case(case), decide_case(case, explain=False)
+        assert short.pathway == full.pathway and short.exact == full.exact
+        assert short.warnings == full.warnings
+        for name, f in full.findings.items():
+            g = short.findings[name]
+            assert (g.status, g.reason, g.citations, g.partner, g.agreement, g.partners,
+                    g.partners_possible) == (f.status, f.reason, f.citations, f.partner,
+                                             f.agreement, f.partners, f.partners_possible), name
+            assert g.because == [] and g.trace == []
+        assert short.missing_facts == [] and short.counterfactuals == []

@@ -16,7 +16,7 @@ from typing import Any
 
 from safethird.logic.evaluate import _reads, clauses_under, read_fact
 from safethird.logic.expr import And, Clause, Expr, Quantifier
-from safethird.logic.finding import APPLIES, Finding
+from safethird.logic.finding import APPLIES, Finding, Reason
 from safethird.logic.reasoning import jsonable
 
 
@@ -165,6 +165,7 @@ class _Plan:
     finding: Finding
     shown: tuple[tuple[Expr, tuple[Clause, ...]], ...]
     trace: tuple[tuple[Clause, tuple], ...]  # each clause with what it reads
+    by_code: dict[str, Reason]
 
 
 _PLANS: dict[int, _Plan] = {}
@@ -178,7 +179,8 @@ def _plan(f: Finding) -> _Plan:
             node = reason.shows if reason.shows is not None else reason.clause.expr
             shown.append((node, tuple(sub_clauses(node))))
         got = _PLANS[id(f)] = _Plan(f, tuple(shown), tuple(
-            (c, _reads(c)) for c in clauses_under(finding_root(f))))
+            (c, _reads(c)) for c in clauses_under(finding_root(f))),
+            {r.code: r for r in reversed(f.reasons)})
     return got
 
 
@@ -208,7 +210,11 @@ def explain_finding(f: Finding, ev: Any, result: dict[str, Any],
     trace: list[dict[str, Any]] = []
     facts = _Facts(ev.record, ev.route) if explain else None
     plan = _plan(f)
-    for reason, (shown, subs) in zip(f.reasons, plan.shown, strict=True):
+    if not explain:  # only the decisive reason's citation, as the loop below finds it
+        found = plan.by_code.get(result["reason"])
+        if found is not None and ev.value(found.clause) is True:
+            citations.append(found.clause.citation)
+    for reason, (shown, subs) in zip(f.reasons, plan.shown, strict=True) if explain else ():
         v = ev.value(reason.clause)
         if facts is not None:
             because.append(f"{_verdict(v)} — {reason.clause.text} [{reason.clause.citation}]"

@@ -291,6 +291,16 @@ class Reasoner:
         out: dict[str, Any] = {}
         for i, f in enumerate(self.findings):
             w = ws.findings[f.name]
+            if len(w.leaves) == 1 and w.leaves[0].outcome[2 * i] is not None:
+                # one world (what the facts settle): its status and first reason that holds
+                leaf = w.leaves[0]
+                status = leaf.outcome[2 * i]
+                partner = next((p for p, _ in f.partners
+                                if leaf.values[f"{f.name}.partner.{p}"] is True), None) \
+                    if status == APPLIES else None
+                out[f.name] = {"status": status, "reason": leaf.outcome[2 * i + 1],
+                               "partner": partner}
+                continue
             statuses = w.parts(2 * i)
             status = statuses[0] if len(statuses) == 1 and statuses[0] is not None \
                 else UNKNOWN_STATUS
