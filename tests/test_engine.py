@@ -54,7 +54,6 @@ def test_without_the_explanation_the_answer_is_the_same() -> None:
     import random
 
     from generate import random_case
-
     from safethird import decide as decide_case
 
     rng = random.Random(5)
