@@ -187,18 +187,38 @@ class Worlds:
         groups: dict[tuple, list[Leaf]] = {}
         for leaf in self.leaves:
             groups.setdefault(self._key(leaf), []).append(leaf)
+        missing = object()
         for (_, g1), (_, g2) in itertools.combinations(groups.items(), 2):
             for a in g1:
                 for b in g2:
-                    diff = [s for s, v in a.assigned.items()
-                            if s in b.assigned and b.assigned[s] != v]
-                    if len(diff) == 1:
-                        found[diff[0]] = None
+                    bb = b.assigned
+                    only, n = None, 0
+                    for s, v in a.assigned.items():  # stop at a second difference
+                        u = bb.get(s, missing)
+                        if u is not missing and u != v:
+                            n += 1
+                            if n > 1:
+                                break
+                            only = s
+                    if n == 1:
+                        found[only] = None
         return [s for s in self.choices if s in found]
+
+    @cached_property
+    def _consistent(self) -> dict[tuple[str, Any], list[Leaf]]:
+        return {}
 
     def consistent(self, path: str, value: Any) -> list[Leaf]:
         """The leaves whose worlds include one where ``path`` has ``value`` (and the facts
-        could all be true at once)."""
+        could all be true at once). Kept per answer: the questions ask it again for each
+        fact they pair it with."""
+        key = (path, value)
+        got = self._consistent.get(key)
+        if got is None:
+            got = self._consistent[key] = self._find_consistent(path, value)
+        return got
+
+    def _find_consistent(self, path: str, value: Any) -> list[Leaf]:
         out = []
         for leaf in self.leaves:
             if path in leaf.assigned:

@@ -95,10 +95,17 @@ def _together(w: Worlds, f: str, others: Sequence[str], part: int) -> list[str]:
             with_v = w.consistent(f, _hashable(v))
             for u in w.choices.get(g, []):
                 u = _hashable(u)
-                leaves = [leaf for leaf in with_v
-                          if g not in leaf.assigned or leaf.assigned[g] == u]
-                paths = {leaf.outcome[part] for leaf in leaves}
-                if leaves and len(paths) == 1 and None not in paths:
+                # every leaf consistent with both answers gives the same settled pathway
+                first, agree = None, True
+                for leaf in with_v:
+                    if g in leaf.assigned and leaf.assigned[g] != u:
+                        continue
+                    p = leaf.outcome[part]
+                    if p is None or (first is not None and p != first):
+                        agree = False
+                        break
+                    first = p
+                if agree and first is not None:
                     done = True
                     break
             if done:
