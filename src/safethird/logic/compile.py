@@ -359,6 +359,9 @@ class _Writer:
         node = _resolve(node)
         if isinstance(node, Const | Param) or self.ref(node).is_known:
             return "0"
+        folded = self._mask_consts.get(id(node))
+        if folded is not None:
+            return str(folded)
         if isinstance(node, Fact):
             return str(bits[node.path])
         if isinstance(node, Quantifier):  # every fact its body reads, on any leg
@@ -382,6 +385,14 @@ class _Writer:
         children = list(dict.fromkeys((self.ref(c).code, self.mask_ref(c, bits))
                                       for c in node.children()))
         union = " | ".join(m for _, m in children) or "0"
+        if all(m.isdigit() for _, m in children) and (
+                not isinstance(node, And | Or) or all(m == "0" for _, m in children)):
+            # a comparison of facts (or of folded sets): the same set in every case
+            folded = 0
+            for _, m in children:
+                folded |= int(m)
+            self._mask_consts[id(node)] = folded
+            return []
         if isinstance(node, And | Or):
             stop = isinstance(node, Or)  # what settles it: false for a conjunction
             meet = " & ".join(f"({m} if {v} is {stop} else {every})" for v, m in children)
@@ -393,6 +404,7 @@ class _Writer:
         in ``case_nodes`` order."""
         bits = self.fact_bits()
         every = (1 << len(bits)) - 1
+        self._mask_consts: dict[int, int] = {}
         body: list[str] = []
         for node in self.order:
             if id(node) in self.leg_dependent:
@@ -401,7 +413,7 @@ class _Writer:
                 else self.statements(node, "    ")
             body += self.mask_line(node, bits, every)
         values = _tuple(self.ref(n).code for n in self.case_nodes)
-        masks = _tuple(self.mask_ref(n, bits) for n in self.case_nodes)
+        masks = _tuple(self.mask_ref(r, bits) for r in self.roots)  # the outputs' only
         head = ["def sensitivity(R, A):", "    route = R.get('route')",
                 *("    " + line for line in self.fact_lines())]
         return [*head, *body, f"    return {values}, {masks}"]
@@ -772,9 +784,11 @@ class Program:
             node = _resolve(self._nodes[name])
             i = self._case_index.get(id(node))
             if i is not None:
-                out[name] = (values[i], masks[i])
-            else:  # a constant output
-                out[name] = (self.values(record, as_of)[name], 0)
+                value = values[i]
+            else:  # a constant output (folded when compiled)
+                ref = self._writer.ref(node)
+                value = ref.known if ref.is_known else self.values(record, as_of)[name]
+            out[name] = (value, masks[self._name_index[name]])
         return out, values
 
     def evaluation(self, record: dict[str, Any], as_of: dt.date) -> CompiledEvaluation:

@@ -61,8 +61,11 @@ def format_value(v: Any) -> str:
     return str(v)
 
 
+_VERDICTS = {True: "Yes", False: "No", None: "Unknown"}
+
+
 def _verdict(v: Any) -> str:
-    return {True: "Yes", False: "No", None: "Unknown"}[v]
+    return _VERDICTS[v]
 
 
 def sub_clauses(node: Expr) -> list[Clause]:
@@ -105,7 +108,7 @@ class _Facts:
     """One case's facts by concrete path, each read, made JSON-ready and formatted once (many
     clauses read the same)."""
 
-    __slots__ = ("_formatted", "_json", "_legs", "_raw", "record", "route")
+    __slots__ = ("_by_reads", "_formatted", "_json", "_legs", "_raw", "record", "route")
 
     def __init__(self, record: dict[str, Any], route: list[dict[str, Any]] | None):
         self.record, self.route = record, route
@@ -113,6 +116,7 @@ class _Facts:
         self._raw: dict[str, Any] = {}
         self._json: dict[str, Any] = {}
         self._formatted: dict[str, str] = {}
+        self._by_reads: dict[tuple, dict[str, Any]] = {}
 
     def raw(self, key: str) -> Any:
         try:
@@ -135,7 +139,12 @@ class _Facts:
         return {k: self.raw(k) for k in _keys(reads or _reads(node), self._legs)}
 
     def json(self, node: Expr, reads: tuple) -> dict[str, Any]:
-        out = {}
+        # the same facts read the same way: one dict for every clause that reads them (a
+        # trace is read, never changed)
+        got = self._by_reads.get(reads)
+        if got is not None:
+            return got
+        out = self._by_reads[reads] = {}
         cache = self._json
         for k in _keys(reads, self._legs):
             v = cache.get(k, cache)
@@ -144,10 +153,10 @@ class _Facts:
             out[k] = v
         return out
 
-    def line(self, node: Expr) -> str:
+    def line(self, node: Expr, reads: tuple | None = None) -> str:
         parts = []
         cache = self._formatted
-        for k in _keys(_reads(node), self._legs):
+        for k in _keys(reads or _reads(node), self._legs):
             if k == "as_of":
                 continue
             v = cache.get(k)
@@ -163,7 +172,8 @@ class _Plan:
     sub-clauses; the clauses of the trace."""
 
     finding: Finding
-    shown: tuple[tuple[Expr, tuple[Clause, ...]], ...]
+    # per reason: the node shown, what it reads, and its sub-clauses with what each reads
+    shown: tuple[tuple[Expr, tuple, tuple[tuple[Clause, tuple], ...]], ...]
     trace: tuple[tuple[Clause, tuple], ...]  # each clause with what it reads
     by_code: dict[str, Reason]
 
@@ -177,7 +187,8 @@ def _plan(f: Finding) -> _Plan:
         shown = []
         for reason in f.reasons:
             node = reason.shows if reason.shows is not None else reason.clause.expr
-            shown.append((node, tuple(sub_clauses(node))))
+            shown.append((node, _reads(node),
+                          tuple((c, _reads(c)) for c in sub_clauses(node))))
         got = _PLANS[id(f)] = _Plan(f, tuple(shown), tuple(
             (c, _reads(c)) for c in clauses_under(finding_root(f))),
             {r.code: r for r in reversed(f.reasons)})
@@ -214,16 +225,17 @@ def explain_finding(f: Finding, ev: Any, result: dict[str, Any],
         found = plan.by_code.get(result["reason"])
         if found is not None and ev.value(found.clause) is True:
             citations.append(found.clause.citation)
-    for reason, (shown, subs) in zip(f.reasons, plan.shown, strict=True) if explain else ():
-        v = ev.value(reason.clause)
-        if facts is not None:
-            because.append(f"{_verdict(v)} — {reason.clause.text} [{reason.clause.citation}]"
-                           + ("" if subs else facts.line(shown)))
-            for sub in subs:
-                sv = ev.value(sub)
-                if v is not False or sv is not False or len(subs) <= 3:
-                    because.append(f"    · {_verdict(sv)} — {sub.text} [{sub.citation}]"
-                                   + facts.line(sub))
+    value = ev.value
+    for reason, (shown, reads, subs) in zip(f.reasons, plan.shown, strict=True) \
+            if facts is not None else ():
+        v = value(reason.clause)
+        because.append(f"{_verdict(v)} — {reason.clause.text} [{reason.clause.citation}]"
+                       + ("" if subs else facts.line(shown, reads)))
+        for sub, sub_reads in subs:
+            sv = value(sub)
+            if v is not False or sv is not False or len(subs) <= 3:
+                because.append(f"    · {_verdict(sv)} — {sub.text} [{sub.citation}]"
+                               + facts.line(sub, sub_reads))
         if v is True and reason.code == result["reason"]:
             citations.append(reason.clause.citation)
             break
@@ -235,8 +247,9 @@ def explain_finding(f: Finding, ev: Any, result: dict[str, Any],
         for note in f.notes:
             if ev.value(note) is not False:
                 because.append(f"Open question — {note.text} [{note.citation}]")
-        trace = [{"id": c.id, "text": c.text, "citation": c.citation, "value": ev.value(c),
-                  "facts": facts.json(c, reads)}
+        json_of = facts.json
+        trace = [{"id": c.id, "text": c.text, "citation": c.citation, "value": value(c),
+                  "facts": json_of(c, reads)}
                  for c, reads in plan.trace]
     if not f.partners:
         return FindingResult(result["status"], result["reason"], _dedupe(citations), because,

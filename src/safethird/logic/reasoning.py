@@ -542,13 +542,15 @@ class Reasoner:
         blankable = mask is not None
         if blankable:
             bits = self.program.fact_bits
-            known = [path for path in known if bits.get(pattern(path), -1) & mask
-                     and probe.may_change((path,))]
+            known = [path for path in known if bits.get(pattern(path), -1) & mask]
         changes = []
         for path in known:
             current = exact.get(record, path)
-            for v in self._change_candidates(record, as_of, path, current):
-                changes.append((path, current, v))
+            values = self._change_candidates(record, as_of, path, current)
+            # a blank costs one probe: worth it only before several values are tried
+            if blankable and len(values) > 2 and not probe.may_change((path,)):
+                continue
+            changes += [(path, current, v) for v in values]
         singles = []
         seen: set[tuple[str, Any]] = set()
         for path, old, new in changes:
