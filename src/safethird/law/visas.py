@@ -75,7 +75,7 @@ def exempt_outright(law: Law) -> Clause:
         "visas.exempt_outright",
         "on the arrival date a nationality of the person was exempt from the visa requirement "
         "outright (8 CFR 212.1(a))",
-        "; ".join(dict.fromkeys(e.citation for e in outright)),
+        "; ".join(dict.fromkeys(part for e in outright for part in e.citation.split("; "))),
         arrived.ge(date(v.covers.from_)) & _any_national(outright, arrived))
 
 
