@@ -96,8 +96,9 @@ def exemption_possible(law: Law) -> Clause:
         "on the arrival date a nationality of the person was under the Visa Waiver Program or a "
         "Compact of Free Association, which waive the visa only for those who meet their "
         "conditions",
-        "8 U.S.C. 1187(a)(2), (a)(12)(A)(ii); 8 CFR 217.2(a); Compacts of Free Association "
-        "sec. 141(a); 8 CFR 212.1(d)",
+        "; ".join(dict.fromkeys([
+            "8 U.S.C. 1187(a)(2)", excluded.citation,
+            *(part for e in program + compact for part in e.citation.split("; "))])),
         in_program | _any_national(compact, arrived))
 
 
