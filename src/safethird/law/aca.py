@@ -16,7 +16,8 @@ Read beside the provisions, for each prospective receiving country in turn (8 CF
    nationals who need no visa for Honduras), as announced by the parties;
 4. INA 208(a)(2)(E): not an unaccompanied alien child;
 5. the agreements' own exceptions ((e)(7)(iii)): a valid US visa or admission document other
-   than a transit visa, or visa-exempt; (5a) a criminal record, where the agreement excludes it;
+   than a transit visa, or not required to obtain a visa (from the nationality and the law
+   data, ``law/visas.py``); (5a) a criminal record, where the agreement excludes it;
 6. (variant ``transit-required`` only) the person passed through the receiving country;
 7. the operation's scope: the nationalities, groups, border, place and Border Patrol sector the
    US applied it to at that time (where the record is silent, unknown);
@@ -47,6 +48,7 @@ from safethird.law.dates import as_of_within
 from safethird.law.entry import arrived_on_or_after
 from safethird.law.geography import arrived_in_sectors, southern_land_arrival
 from safethird.law.uac import unaccompanied_alien_child
+from safethird.law.visas import not_required_to_obtain_a_visa
 from safethird.logic.expr import (
     AS_OF,
     UNKNOWN,
@@ -186,7 +188,7 @@ def rule(law: Law) -> Finding:
         "transit visa), or was not required to obtain a visa",
         "8 CFR 208.30(e)(7)(iii); the agreements' exceptions for document holders",
         fact("admission_document").isin(["valid_visa", "other_valid_admission_document"])
-        | fact("visa_exempt"))
+        | not_required_to_obtain_a_visa(law))
     public_interest = Clause(
         "aca.public_interest",
         "the Director of USCIS (or designee) decided it is in the public interest that the "

@@ -145,6 +145,48 @@ def _check_transit_bar(law: Law, r: Report) -> None:
         r.warnings.append(f"transit-bar.open_questions.{q.id}: open — {q.text}")
 
 
+def _check_visas(law: Law, r: Report) -> None:
+    """Every exemption sourced, on known country codes, inside the data's own window, and no
+    nationality exempt twice at once (two readings of one day)."""
+    v = law.visas
+    if v is None:
+        r.errors.append("visa-exemptions.yaml: missing (the nationalities not required to obtain "
+                        "a visa, read by the agreements' document exception)")
+        return
+    codes = country_codes()
+    _sourced(law, r, "visa-exemptions.covers", v.covers)
+    _sourced(law, r, "visa-exemptions.program_excluded_nationalities",
+             v.program_excluded_nationalities)
+    listed = [*v.program_excluded_nationalities.nationalities]
+    for e in v.exemptions:
+        w = f"visa-exemptions.{e.id}"
+        _sourced(law, r, w, e)
+        listed += e.nationalities
+        if not e.citation.strip():
+            r.errors.append(f"{w}: no citation")
+        if e.from_ < v.covers.from_:
+            r.errors.append(f"{w}: from {e.from_}, before the data's first day {v.covers.from_}")
+        if e.until is not None and e.until <= e.from_:
+            r.errors.append(f"{w}: until {e.until} is not after from {e.from_}")
+        if e.designated is not None and e.designated > e.from_:
+            r.errors.append(f"{w}: applies from {e.from_}, before its designation {e.designated}")
+    for a, b in itertools.combinations(v.exemptions, 2):
+        both = set(a.nationalities) & set(b.nationalities)
+        a_end, b_end = a.until or dt.date.max, b.until or dt.date.max
+        if both and a.from_ < b_end and b.from_ < a_end:
+            r.errors.append(f"visa-exemptions: {sorted(both)} in both {a.id} and {b.id} at once")
+    for d in v.not_implemented:
+        w = f"visa-exemptions.not_implemented.{d.id}"
+        _sourced(law, r, w, d)
+        listed += d.nationalities
+        if d.rescinded is not None and d.rescinded < d.designated:
+            r.errors.append(f"{w}: rescinded {d.rescinded} before its designation {d.designated}")
+    for c in dict.fromkeys(listed):
+        if c not in codes:
+            r.errors.append(f"visa-exemptions: unknown country code {c!r}")
+    r.counts["visa_exemptions"] = len(v.exemptions)
+
+
 def _check_geography(law: Law, r: Report) -> None:
     from safethird.law.geography import geography
 
@@ -230,6 +272,8 @@ def _check_not_encoded(law: Law, r: Report) -> None:
     horizon = ne.horizon.reviewed_through
     items: list[tuple[str, object]] = [(f"agreements/{a.id}", a) for a in law.agreements]
     items += [("transit-bar", law.transit_bar), ("not-encoded", ne.measures)]
+    if law.visas is not None:
+        items.append(("visa-exemptions", law.visas))
     if law.clp is not None:
         items.append(("clp", law.clp))
         for part in (law.clp.effective, law.clp.entries, law.clp.continuing_effect,
@@ -250,6 +294,7 @@ def check(law: Law) -> Report:
     _check_agreements(law, r)
     _check_transit_bar(law, r)
     _check_geography(law, r)
+    _check_visas(law, r)
     _check_countries(law, r)
     _check_not_encoded(law, r)
     _check_rules(law, r)

@@ -292,6 +292,48 @@ class ClpLaw(_Model):
     litigation: tuple[LitigationEvent, ...]
 
 
+class VisaExemption(Sourced):
+    """Nationals who could enter the United States without a visa from ``from`` until (not
+    including) ``until`` (visa-exemptions.yaml). ``outright``: every citizen (8 CFR 212.1(a));
+    ``visa_waiver_program`` / ``compact``: only one who meets the instrument's own conditions."""
+
+    id: str
+    kind: Literal["outright", "visa_waiver_program", "compact"]
+    nationalities: tuple[str, ...] = Field(min_length=1)
+    from_: dt.date = Field(alias="from")
+    until: dt.date | None = None
+    designated: dt.date | None = None  # the designation's own date, where it differs
+    instrument: str
+    citation: str
+
+
+class NotImplementedDesignation(Sourced):
+    """A designation never put into effect (Romania 2025): recorded, exempting no one."""
+
+    id: str
+    nationalities: tuple[str, ...] = Field(min_length=1)
+    designated: dt.date
+    rescinded: dt.date | None = None
+    instrument: str
+
+
+class ExcludedNationalities(Sourced):
+    nationalities: tuple[str, ...] = Field(min_length=1)
+    citation: str
+
+
+class VisaExemptionLaw(_Model):
+    """Who was not required to obtain a visa, by nationality and arrival date."""
+
+    id: str
+    title: str
+    provision: str
+    covers: Window  # arrivals before ``from`` are not encoded: the derived answer is unknown
+    program_excluded_nationalities: ExcludedNationalities
+    exemptions: tuple[VisaExemption, ...]
+    not_implemented: tuple[NotImplementedDesignation, ...] = ()
+
+
 @dataclass(frozen=True)
 class TreatyStatus:
     """One country's status under one instrument: deposit date as written, with its source."""
@@ -344,6 +386,7 @@ class Law:
     files: dict[str, bytes] = field(repr=False)
     not_encoded: NotEncodedLaw | None = None
     clp: ClpLaw | None = None
+    visas: VisaExemptionLaw | None = None
     # options changed by policy variants (see variants.py)
     party_from: Literal["entry_into_force", "deposit"] = "entry_into_force"
     aca_requires_transit: bool = False
@@ -432,7 +475,7 @@ def _rule_files() -> dict[str, bytes]:
     files = {}
     for rel in ("law/aca.py", "law/transit_bar.py", "law/treaties.py", "law/entry.py",
                 "law/uac.py", "law/procedure.py", "law/geography.py", "law/clp.py",
-                "law/not_encoded.py", "decide.py",
+                "law/not_encoded.py", "law/visas.py", "decide.py",
                 "logic/expr.py", "logic/evaluate.py", "logic/vectorize.py"):
         p = pkg.joinpath(rel)
         if p.is_file():
@@ -477,10 +520,16 @@ def load_law(data_dir: str | None = None) -> Law:
     if clp_path.exists():
         files["rules/clp.yaml"] = clp_path.read_bytes()
         clp = _validate(ClpLaw, yamltext.load(files["rules/clp.yaml"]), "rules/clp.yaml")
+    visas_path = root / "visa-exemptions.yaml"
+    visas = None
+    if visas_path.exists():
+        files["visa-exemptions.yaml"] = visas_path.read_bytes()
+        visas = _validate(VisaExemptionLaw, yamltext.load(files["visa-exemptions.yaml"]),
+                          "visa-exemptions.yaml")
     files["circuits.yaml"] = (root / "circuits.yaml").read_bytes()
     if (root / "geography.yaml").exists():
         files["geography.yaml"] = (root / "geography.yaml").read_bytes()
     files |= _rule_files()
     agreements.sort(key=lambda a: (a.order_from, a.id))
     return Law(sources, tuple(agreements), transit_bar, countries, files,
-               not_encoded=not_encoded, clp=clp)
+               not_encoded=not_encoded, clp=clp, visas=visas)
