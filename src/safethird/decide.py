@@ -360,6 +360,34 @@ def _exact_rows(r: Rules, df: pl.DataFrame, with_missing: bool) -> pl.DataFrame:
     for c in columns:
         updates[c] = []
     done: dict[Any, dict[str, Any]] = {}
+    patches: list[pl.DataFrame] = []
+    if not with_missing:
+        # the open rows' worlds as rows, decided by the vectorized rules (logic/exact_frame.py);
+        # the rows it cannot split are decided one by one below
+        from safethird.logic.exact_frame import INDEX, frame_exact
+
+        got, back = frame_exact(r.reasoner, facts_mod.possible_expr(set(todo.columns))) \
+            .decide(todo.select(*fact_cols, pl.col("__i").alias(INDEX)))
+        got = got.rename({INDEX: "__i"}).join(todo.select("__i", "as_of"), on="__i")
+        for f in r.findings:
+            cites = {x.code: f"{f.citation}; {x.clause.citation}" for x in f.reasons}
+            status, reason = pl.col(f"{f.name}.status"), pl.col(f"{f.name}.reason")
+            got = got.with_columns(pl.when(status == APPLIES)
+                                   .then(pl.lit(f"{f.citation}; {f.applies.citation}"))
+                                   .otherwise(reason.replace_strict(cites, default=None,
+                                                                    return_dtype=pl.String))
+                                   .alias(f"{f.name}.citation"))
+            if f.partners:
+                pairs = got.select(f"{f.name}.partner", "as_of").unique()
+                agreement = [(r.law.agreement_for(p, day) if p else None)
+                             for p, day in pairs.iter_rows()]
+                got = got.join(pairs.with_columns(pl.Series(
+                    f"{f.name}.agreement", [a.id if a else None for a in agreement],
+                    dtype=pl.String)), on=[f"{f.name}.partner", "as_of"], how="left",
+                    nulls_equal=True)
+        patches.append(got.select("__i", *columns).cast({"__i": pl.UInt32}
+                                                         | {c: df.schema[c] for c in columns}))
+        todo = todo.filter(pl.col("__i").is_in(back))
     for i, row in zip(todo["__i"], todo.select(fact_cols).iter_rows(named=True), strict=True):
         record = facts_mod.unflatten(row)
         key = exact._key(record)
@@ -368,8 +396,9 @@ def _exact_rows(r: Rules, df: pl.DataFrame, with_missing: bool) -> pl.DataFrame:
         updates["__i"].append(i)
         for c in columns:
             updates[c].append(done[key].get(c))
-    patch = pl.DataFrame(updates, schema={"__i": pl.UInt32, **{c: df.schema[c]
-                                                                for c in columns}})
+    patches.append(pl.DataFrame(updates, schema={"__i": pl.UInt32, **{c: df.schema[c]
+                                                                       for c in columns}}))
+    patch = pl.concat(patches)
     return df.update(patch, on="__i", include_nulls=True).drop("__i")
 
 
