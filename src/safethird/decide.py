@@ -366,7 +366,7 @@ def _exact_rows(r: Rules, df: pl.DataFrame, with_missing: bool) -> pl.DataFrame:
         # the rows it cannot split are decided one by one below
         from safethird.logic.exact_frame import INDEX, frame_exact
 
-        got, back = frame_exact(r.reasoner, facts_mod.possible_expr(set(todo.columns))) \
+        got, back = frame_exact(r.reasoner, facts_mod.possible_expr) \
             .decide(todo.select(*fact_cols, pl.col("__i").alias(INDEX)))
         got = got.rename({INDEX: "__i"}).join(todo.select("__i", "as_of"), on="__i")
         for f in r.findings:

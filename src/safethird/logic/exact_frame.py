@@ -22,16 +22,20 @@ provision.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from safethird import facts as facts_mod
+from safethird.logic.evaluate import _reads as reads_of
 from safethird.logic.exact import is_fixed
+from safethird.logic.expr import And, Clause, Const, Expr, Fact, IsTrue, Not, Or, Param, Quantifier
 from safethird.logic.finding import (
     APPLIES,
     UNDETERMINED,
@@ -41,7 +45,7 @@ from safethird.logic.finding import (
 )
 from safethird.logic.finding import UNKNOWN as UNKNOWN_STATUS
 from safethird.logic.reasoning import Reasoner
-from safethird.logic.vectorize import evaluate_frame
+from safethird.logic.vectorize import Compiler, _case_facts, _legs, evaluate_frame
 
 INDEX = "__i"  # the case a world came from
 _WORLD = "__w"  # a world's number within its round
@@ -49,33 +53,22 @@ _VALUE = "__value"  # the part's value at a world (null: open there)
 _SPLIT = "__split"  # which fact a world splits on (null: none left to split)
 
 
+def _split(path: str) -> _Split:
+    if path.startswith("route["):
+        return _Split("route[]." + path.split(".", 1)[1], int(path[6:path.index("]")]))
+    return _Split(path, None)
+
+
 @dataclass(frozen=True)
-class Split:
-    """An unknown fact the pass can split: its path as the rules read it and, for a fact of
-    the route's legs, the leg."""
+class _Split:
+    """An unknown fact to split: as the rules name it, and the leg for a fact of the route."""
 
     pattern: str
     leg: int | None
-    classes: tuple[Any, ...]  # empty: the pass cannot split it (the case goes back)
-
-    @property
-    def column(self) -> str:
-        return "route" if self.leg is not None else self.pattern
 
     @property
     def field(self) -> str:
         return self.pattern.removeprefix("route[].")
-
-    def unknown(self, columns: set[str]) -> pl.Expr:
-        if self.pattern == "route":
-            return pl.col("route").is_null() if "route" in columns else pl.lit(True)
-        if self.leg is None:
-            return pl.col(self.pattern).is_null() if self.pattern in columns else pl.lit(True)
-        if "route" not in columns:
-            return pl.lit(False)  # no route: no leg to read (the route itself is the split)
-        leg = pl.col("route").list.get(self.leg, null_on_oob=True)
-        return (pl.col("route").list.len() > self.leg).fill_null(False) \
-            & leg.struct.field(self.field).is_null()
 
     def put(self, value: Any) -> pl.Expr:
         if self.leg is None:
@@ -87,22 +80,133 @@ class Split:
         ).alias("route")
 
 
+def _rebuild(node: Expr, memo: dict[int, Expr], monotone: bool,
+             wrap: Mapping[int, str]) -> Expr:
+    """A copy of a rule tree (shared sub-trees stay shared): with ``monotone``, "known to be
+    true" read as the value itself (the reading the per-case search follows to find what an
+    answer waits on, ``compile_rules(monotone=True)``); each node in ``wrap`` (by id) takes
+    the value given for it on a world where one is given (``Reasoner.explore``'s ``given``):
+    columns ``__gp.{name}`` (given?) and ``__gv.{name}`` (the value)."""
+    got = memo.get(id(node))
+    if got is not None:
+        return got
+    if monotone and isinstance(node, IsTrue):
+        out = _rebuild(node.arg, memo, monotone, wrap)
+    elif isinstance(node, Fact | Const | Param):
+        out = node
+    else:
+        changes = {}
+        for f in dataclasses.fields(node):
+            v = getattr(node, f.name)
+            if isinstance(v, Expr):
+                changes[f.name] = _rebuild(v, memo, monotone, wrap)
+            elif isinstance(v, tuple) and v and all(isinstance(x, Expr) for x in v):
+                changes[f.name] = tuple(_rebuild(x, memo, monotone, wrap) for x in v)
+        out = dataclasses.replace(node, **changes) if changes else node
+        if all(changes[k] is getattr(node, k) for k in changes):
+            out = node
+    name = wrap.get(id(node))
+    if name is not None:
+        present = Fact(f"__gp.{name}")
+        out = Or((And((present, Fact(f"__gv.{name}"))), And((Not(present), out))))
+    memo[id(node)] = out
+    return out
+
+
+@dataclass
+class _Graph:
+    """The case-level nodes of a (monotone) forest, children before parents, with their
+    parents: what the per-case search descends through (``exact._support``)."""
+
+    order: list[Expr]
+    parents: dict[int, list[int]]
+    quantifiers: list[Quantifier]
+
+    @classmethod
+    def of(cls, roots: Sequence[Expr]) -> _Graph:
+        order: list[Expr] = []
+        parents: dict[int, list[int]] = {}
+        quantifiers: list[Quantifier] = []
+        seen: set[int] = set()
+
+        def visit(n: Expr) -> None:
+            if id(n) in seen:
+                return
+            seen.add(id(n))
+            if isinstance(n, Quantifier):
+                quantifiers.append(n)  # its body is read leg by leg
+            else:
+                for c in n.children():
+                    parents.setdefault(id(c), []).append(id(n))
+                    visit(c)
+            order.append(n)
+
+        for r in roots:
+            visit(r)
+        return cls(order, parents, quantifiers)
+
+
 class FrameExact:
     """The exact pass of one rule set over tables (built once per rule set)."""
 
-    def __init__(self, reasoner: Reasoner, possible: pl.Expr, budget: int = 600,
-                 max_legs: int = 16):
+    def __init__(self, reasoner: Reasoner, possible: Callable[[set[str]], pl.Expr],
+                 budget: int = 600):
         self.reasoner = reasoner
         self.problem = reasoner.problem
+        # the facts that can be true at once, over a table with these columns
         self.possible = possible
-        # worlds per case and answer, as the per-case search counts them (branches tried)
+        # worlds per case and answer, as the per-case search counts them (branches tried):
+        # a case that needs as many goes back to it
         self.budget = budget
-        self.max_legs = max_legs
+        self.rank = {p: i for i, p in enumerate(self.problem.order)}
+
+    # --- the trees ------------------------------------------------------------------------------
+
+    @cached_property
+    def _wrapped(self) -> dict[int, str]:
+        """The findings' nodes (by id): a pathway search starts from what they settled."""
+        return {id(node): name for f in self.reasoner.findings
+                for name, node in f.nodes().items()}
+
+    @cached_property
+    def kleene_nodes(self) -> dict[str, Expr]:
+        memo: dict[int, Expr] = {}
+        return {name: _rebuild(node, memo, False, self._wrapped)
+                for name, node in self.reasoner.nodes.items()}
+
+    @cached_property
+    def _monotone(self) -> tuple[dict[str, Expr], _Graph, dict[int, str]]:
+        memo: dict[int, Expr] = {}
+        roots = {name: _rebuild(self.reasoner.nodes[name], memo, True, self._wrapped)
+                 for names in self.problem.part_nodes for name in names}
+        graph = _Graph.of(list(roots.values()))
+        # a column per case-level node: its value's nullness in the monotone reading
+        names = {id(n): f"__m{k}" for k, n in enumerate(graph.order)}
+        return roots, graph, names
+
+    @cached_property
+    def _monotone_columns(self) -> dict[str, Expr]:
+        """The nodes whose values the vectorized rules give as columns: the clauses and
+        quantifiers of the monotone forest (every other node is computed from them)."""
+        _, graph, names = self._monotone
+        return {names[id(n)]: n for n in graph.order if isinstance(n, Clause | Quantifier)}
 
     # --- which facts can be split here ------------------------------------------------------
 
-    def _classes(self, pat: str) -> tuple[Any, ...]:
+    def classes(self, pat: str) -> tuple[Any, ...]:
         """The class values of a fact when they are the same in every case, else ()."""
+        return self._classes.get(pat, ())
+
+    @cached_property
+    def _classes(self) -> dict[str, tuple[Any, ...]]:
+        out = {}
+        for pat in self.problem.order:
+            got = self._class_values(pat)
+            if got:
+                out[pat] = got
+        return out
+
+    def _class_values(self, pat: str) -> tuple[Any, ...]:
         if pat == "route" or is_fixed(pat, self.problem.fixed):
             return ()
         try:
@@ -110,8 +214,7 @@ class FrameExact:
         except KeyError:
             return ()
         if pat.startswith("route[]."):
-            if facts_mod.LEG_DTYPE.to_schema().get(pat.removeprefix("route[].")) != pl.String \
-                    or spec.kind != "enum":
+            if spec.kind != "enum":
                 return ()  # dates and countries of a leg: classes of the case's own
         elif pat not in facts_mod.COLUMNS:
             return ()
@@ -127,46 +230,152 @@ class FrameExact:
         probe: dict[str, Any] = {"route": [{}]} if pat.startswith("route[]") else {}
         return tuple(self.problem.analysis.classes(probe, path, dt.date(2000, 1, 1)))
 
-    @cached_property
-    def _candidates(self) -> dict[int, tuple[tuple[Split, tuple[str, ...]], ...]]:
-        """Per part: the facts its nodes read, each with the nodes that read it, splittable
-        ones first, each group in the law's order of reading."""
-        rank = {p: i for i, p in enumerate(self.problem.order)}
-        out = {}
-        for part, names in enumerate(self.problem.part_nodes):
-            readers: dict[str, list[str]] = {}
-            for name in names:
-                for pat in self.problem.reads[name]:
-                    if pat == "as_of" or (pat != "route"
-                                          and is_fixed(pat, self.problem.fixed)):
-                        continue
-                    readers.setdefault(pat, []).append(name)
-            found = []
-            for pat, who in readers.items():
-                classes = self._classes(pat)
-                legs = range(self.max_legs) if pat.startswith("route[]") else [None]
-                for leg in legs:
-                    found.append((Split(pat, leg, classes), tuple(who)))
-            found.sort(key=lambda s: (not s[0].classes, rank.get(s[0].pattern, len(rank)),
-                                      s[0].pattern, s[0].leg or 0))
-            out[part] = tuple(found)
-        return out
-
     # --- evaluation of worlds -----------------------------------------------------------------
 
     @cached_property
-    def _finding_exprs(self) -> dict[str, list[pl.Expr]]:
-        return {f.name: finding_columns(f) for f in self.reasoner.findings}
-
-    @cached_property
-    def _pathway_expr(self) -> pl.Expr:
-        return table_column(self.reasoner.pathway)
+    def _derived(self) -> list[pl.Expr]:
+        return [e for f in self.reasoner.findings for e in finding_columns(f)] \
+            + [table_column(self.reasoner.pathway)]
 
     def _evaluate(self, worlds: pl.DataFrame) -> pl.DataFrame:
-        nodes = self.reasoner.nodes
-        lf = evaluate_frame(worlds.lazy(), nodes)
-        derived = [e for f in self.reasoner.findings for e in self._finding_exprs[f.name]]
-        return lf.with_columns([*derived, self._pathway_expr]).collect()
+        lf = evaluate_frame(worlds.lazy(), self.kleene_nodes)
+        return lf.with_columns(self._derived).collect()
+
+    @cached_property
+    def _relevant(self) -> list[Expr]:
+        """The case-level nodes of the monotone forest under which some fact can be split or
+        some route quantified (the others cannot add to a score), children first."""
+        _, graph, _ = self._monotone
+        fixed = self.problem.fixed
+        keep: set[int] = set()
+        for n in graph.order:  # children come first
+            if isinstance(n, Fact):
+                if not n.is_leg and not n.path.startswith("__") and not is_fixed(n.path, fixed):
+                    keep.add(id(n))
+            elif isinstance(n, Quantifier) or any(id(c) in keep for c in n.children()):
+                keep.add(id(n))
+        return [n for n in graph.order if id(n) in keep]
+
+    def _null_exprs(self, columns: frozenset[str]) -> list[pl.Expr]:
+        """Per relevant node: whether its value is unknown in the monotone reading (a fact:
+        whether it is unknown), as columns ``__m{k}``; compiled once per table shape."""
+        def build() -> list[pl.Expr]:
+            names = self._monotone[2]
+            mono = self._monotone_columns
+            materialized = {id(n): c for c, n in mono.items() if isinstance(n, Clause)}
+            compile_ = Compiler(set(columns) | set(mono), materialized)
+            out = []
+            for n in self._relevant:
+                name = names[id(n)]
+                if isinstance(n, Fact):
+                    e = pl.col(n.path).is_null() if n.path in columns else pl.lit(True)
+                elif isinstance(n, Clause | Quantifier):
+                    e = pl.col(name).is_null()
+                else:
+                    e = compile_(n).is_null()
+                out.append(e.alias(name))
+            return out
+
+        return _cached_exprs(self, ("null", columns), build)
+
+    def _choose(self, worlds: pl.DataFrame, part: int) -> pl.DataFrame:
+        """``__w`` and the fact each world splits on (``__split``; none: nothing left that
+        the open answer waits on): the choice of ``exact._split_on``, vectorized. The facts are
+        scored by how many of their occurrences lie under nodes still unknown in the monotone
+        reading, starting from the part's output nodes that are unknown (Kleene)."""
+        roots, graph, names = self._monotone
+        columns = frozenset(worlds.columns)
+        root_names = list(self.problem.part_nodes[part])
+        lf = evaluate_frame(worlds.lazy(), self._monotone_columns).with_columns(
+            pl.col(names[id(q)]).alias(q.qid) for q in graph.quantifiers)
+        frame = lf.select(_WORLD, "route", *self._null_exprs(columns),
+                          *(pl.col(n).is_null().alias(f"__root.{n}") for n in root_names)
+                          ).collect()
+        n_worlds = frame.height
+        nothing = np.zeros(n_worlds, dtype=bool)
+        null = {id(n): frame[names[id(n)]].to_numpy() for n in self._relevant}
+        root: dict[int, np.ndarray] = {}
+        for name in root_names:
+            r = roots[name]
+            root[id(r)] = root.get(id(r), nothing) | frame[f"__root.{name}"].to_numpy()
+        # a node the search visits: a root whose Kleene value is unknown, or a child of a
+        # visited node whose monotone value is unknown (exact._support's descent)
+        reached: dict[int, np.ndarray] = {}
+        for n in reversed(self._relevant):  # parents first
+            r = root.get(id(n), nothing)
+            for p in graph.parents.get(id(n), []):
+                if p in reached:  # every parent of a relevant node is one
+                    r = r | (reached[p] & null[p])
+            reached[id(n)] = r
+        scores: dict[str, np.ndarray] = {}
+        for n in self._relevant:
+            if isinstance(n, Fact):
+                hit = (reached[id(n)] & null[id(n)]).astype(np.int32)
+                scores[n.path] = scores[n.path] + hit if n.path in scores else hit
+        route_null = frame["route"].is_null().to_numpy() if "route" in columns \
+            else np.ones(n_worlds, dtype=bool)
+        legs_open = {}
+        route_score = np.zeros(n_worlds, dtype=np.int32)
+        for k, q in enumerate(graph.quantifiers):
+            if id(q) not in reached:
+                continue
+            waits = reached[id(q)] & null[id(q)]
+            route_score += (waits & route_null).astype(np.int32)
+            legs_open[f"__q{k}"] = waits & ~route_null
+        if route_score.any():
+            scores["route"] = route_score
+        long = pl.DataFrame({_WORLD: frame[_WORLD], **scores}).unpivot(
+            index=_WORLD, variable_name="path", value_name="score")
+        parts = [long.filter(pl.col("score") > 0)]
+        if any(v.any() for v in legs_open.values()):
+            parts += self._leg_scores(worlds.with_columns(
+                pl.Series(k, v) for k, v in legs_open.items()), list(legs_open))
+        table = pl.concat(parts).group_by(_WORLD, "path").agg(pl.col("score").sum())
+        rank = pl.DataFrame({"pattern": list(self.rank), "rank": list(self.rank.values())},
+                            schema={"pattern": pl.String, "rank": pl.Int64})
+        table = table.with_columns(
+            pattern=pl.col("path").str.replace(r"^route\[\d+\]\.", "route[].")
+        ).join(rank, on="pattern", how="left").with_columns(
+            pl.col("rank").fill_null(len(self.rank)), (pl.col("path") == "route").alias("r"))
+        best = table.sort([_WORLD, "r", "score", "rank", "path"],
+                          descending=[False, False, True, False, False]) \
+            .group_by(_WORLD, maintain_order=True).first()
+        return frame.select(_WORLD).join(best.select(_WORLD, pl.col("path").alias(_SPLIT)),
+                                         on=_WORLD, how="left")
+
+    def _leg_scores(self, frame: pl.DataFrame, open_cols: list[str]) -> list[pl.DataFrame]:
+        """The facts under each open quantifier's body (``__q{k}``: open on that world), on
+        each leg where the body is still unknown (the monotone reading, ``WaitsOn.legs_of``),
+        counted once per leg."""
+        _, graph, _ = self._monotone
+        fixed = self.problem.fixed
+        qs = [(int(c[3:]), graph.quantifiers[int(c[3:])]) for c in open_cols]
+        columns = set(frame.columns)
+        read = _case_facts([q.body for _, q in qs])
+        needed = [*sorted(read & columns | {"as_of"} & columns), _WORLD, *open_cols]
+        lists = {c for c in needed if isinstance(frame.schema[c], pl.List)}
+        widths = {c: int(frame[c].list.len().max() or 0) for c in lists}
+        legs = _legs(frame, needed, lists, widths).with_columns(
+            pl.int_range(pl.len()).over(_WORLD).alias("__leg"))
+        compile_ = Compiler(columns, spread_lists=widths)
+        out = []
+        for k, q in qs:
+            paths, _ = reads_of(q.body)
+            body_null = compile_(q.body).is_null()
+            for path, is_leg in paths:
+                if path.startswith("__") or is_fixed(path, fixed):
+                    continue
+                if is_leg:
+                    unknown = pl.col(path).is_null()
+                    at = pl.format("route[{}]." + path.removeprefix("route[]."),
+                                   pl.col("__leg"))
+                else:
+                    unknown = pl.col(f"{path}#null") if path in lists else \
+                        pl.col(path).is_null() if path in columns else pl.lit(True)
+                    at = pl.lit(path)
+                out.append(legs.filter(pl.col(f"__q{k}") & body_null & unknown).select(
+                    _WORLD, at.alias("path"), pl.lit(1, dtype=pl.Int32).alias("score")))
+        return pl.collect_all(out) if out else []
 
     # --- the pass -------------------------------------------------------------------------------
 
@@ -179,13 +388,18 @@ class FrameExact:
         not decide (give them to the per-case search)."""
         rs = self.reasoner
         frame = self._prepared(frame)
+        base = self._evaluate(frame)
         back: set[int] = set()
         results = frame.select(INDEX)
+        given: list[pl.DataFrame] = []
         for k, f in enumerate(rs.findings):
-            got, lost = self._explore(frame, 2 * k, f)
+            got, lost, settled = self._explore(frame, 2 * k, f)
             back |= lost
+            frame = frame.filter(~pl.col(INDEX).is_in(sorted(lost)))
             results = results.join(got, on=INDEX, how="left")
-        got, lost = self._explore(frame, rs.pathway_part, None)
+            given.append(self._given(base, settled, f))
+        frame = self._with_given(frame, given)
+        got, lost, _ = self._explore(frame, rs.pathway_part, None)
         back |= lost
         results = results.join(got, on=INDEX, how="left")
         return results.filter(~pl.col(INDEX).is_in(sorted(back))), sorted(back)
@@ -193,26 +407,48 @@ class FrameExact:
     def _prepared(self, frame: pl.DataFrame) -> pl.DataFrame:
         """The decisions an authority does not state, counted as not made (as
         ``Declarations.fill`` does per case); a column for every fact split here (the
-        vectorized rules read an absent column as unknown: a null column is the same)."""
+        vectorized rules read an absent column as unknown: a null column is the same); no
+        node given yet."""
         d = self.reasoner.declarations
         fills = [pl.col(u.fact).fill_null(u.value) if u.fact in frame.columns
                  else pl.lit(u.value, dtype=facts_mod.COLUMNS[u.fact]).alias(u.fact)
                  for u in d.unless_stated if u.fact in facts_mod.COLUMNS]
         frame = frame.with_columns(fills) if fills else frame
-        extra = {s.pattern for splits in self._candidates.values() for s, _ in splits
-                 if s.classes and s.leg is None and s.pattern not in frame.columns}
-        return frame.with_columns(pl.lit(None, dtype=facts_mod.COLUMNS[c]).alias(c)
-                                  for c in sorted(extra))
+        extra = {p for p in self._classes if not p.startswith("route[]")
+                 and p not in frame.columns}
+        frame = frame.with_columns(pl.lit(None, dtype=facts_mod.COLUMNS[c]).alias(c)
+                                   for c in sorted(extra))
+        names = list(dict.fromkeys(self._wrapped.values()))
+        return frame.with_columns(
+            [pl.lit(False).alias(f"__gp.{n}") for n in names]
+            + [pl.lit(None, dtype=pl.Boolean).alias(f"__gv.{n}") for n in names])
+
+    def _given(self, base: pl.DataFrame, leaves: pl.DataFrame, f: Finding) -> pl.DataFrame:
+        """What a finding's search settled over every world of a case (and its own facts
+        left unknown): the pathway's search starts from it (``Reasoner.explore``)."""
+        names = list(f.nodes())
+        agg = leaves.group_by(INDEX).agg(
+            *(pl.when((pl.col(n).n_unique() == 1) & (pl.col(n).null_count() == 0))
+              .then(pl.col(n).first()).alias(n) for n in names))
+        unknown = base.select(INDEX, *(pl.col(n).is_null().alias(f"__b.{n}") for n in names))
+        agg = agg.join(unknown, on=INDEX)
+        return agg.select(INDEX, *(pl.when(pl.col(f"__b.{n}")).then(pl.col(n)).alias(n)
+                                   for n in names))
+
+    def _with_given(self, frame: pl.DataFrame, given: list[pl.DataFrame]) -> pl.DataFrame:
+        for g in given:
+            names = [c for c in g.columns if c != INDEX]
+            frame = frame.drop([f"__gv.{n}" for n in names] + [f"__gp.{n}" for n in names]) \
+                .join(g.rename({n: f"__gv.{n}" for n in names}), on=INDEX, how="left") \
+                .with_columns(pl.col(f"__gv.{n}").is_not_null().alias(f"__gp.{n}")
+                              for n in names)
+        return frame
 
     def _explore(self, frame: pl.DataFrame, part: int, f: Finding | None
-                 ) -> tuple[pl.DataFrame, set[int]]:
-        """One answer (a finding's status, or the pathway) over the worlds of every case."""
+                 ) -> tuple[pl.DataFrame, set[int], pl.DataFrame]:
+        """One answer (a finding's status, or the pathway) over the worlds of every case:
+        (the answers, the cases sent back, the leaves of the cases whose worlds agree)."""
         facts = frame.columns
-        columns = set(facts)
-        candidates = self._candidates[part]
-        split_expr = _first_index(
-            [s.unknown(columns) & pl.any_horizontal(pl.col(n).is_null() for n in who)
-             for s, who in candidates])
         if f is None:
             value = pl.when(pl.col(self.reasoner.pathway.name) != UNDETERMINED) \
                 .then(pl.col(self.reasoner.pathway.name))
@@ -220,64 +456,67 @@ class FrameExact:
         else:
             value = pl.when(pl.col(f"{f.name}.status") != UNKNOWN_STATUS) \
                 .then(pl.col(f"{f.name}.status"))
-            keep = [INDEX, _VALUE, f"{f.name}.reason",
-                    *(f.column(x.code) for x in f.reasons),
-                    *(f"{f.name}.partner.{p}" for p, _ in f.partners)]
+            keep = [INDEX, _VALUE, f"{f.name}.reason", *f.nodes()]
         leaves: list[pl.DataFrame] = []
         spent = pl.DataFrame({INDEX: [], "spent": []},
                              schema={INDEX: pl.UInt32, "spent": pl.Int64})
-        open_: set[int] = set()  # cases known to be open (two leaves disagree, or one is open)
+        open_: set[int] = set()  # cases whose leaves disagree: open, nothing more to learn
         back: set[int] = set()
         worlds = frame
         while worlds.height:
             ev = self._evaluate(worlds).with_columns(value.alias(_VALUE))
-            settled = ev.filter(pl.col(_VALUE).is_not_null())
-            unsettled = ev.filter(pl.col(_VALUE).is_null()).with_columns(
-                split_expr.alias(_SPLIT))
-            # an open world with nothing left to split: the law leaves it open there
-            stuck = unsettled.filter(pl.col(_SPLIT).is_null())
-            leaves.append(settled.select(keep))
-            open_ |= set(stuck[INDEX].to_list())
-            # a split the pass cannot do: the case goes to the per-case search
-            unsplit = [j for j, (s, _) in enumerate(candidates) if not s.classes]
-            cannot = unsettled.filter(pl.col(_SPLIT).is_in(unsplit))
-            back |= set(cannot[INDEX].to_list())
+            leaves.append(ev.filter(pl.col(_VALUE).is_not_null()).select(keep))
+            unsettled = ev.filter(pl.col(_VALUE).is_null()).with_row_index(_WORLD)
+            todo = unsettled
+            if unsettled.height:
+                chosen = self._choose(unsettled, part)
+                unsettled = unsettled.join(chosen, on=_WORLD, how="left")
+                # an open world with nothing left to split: the law leaves it open there
+                leaves.append(unsettled.filter(pl.col(_SPLIT).is_null()).select(keep))
+                cannot = unsettled.filter(pl.col(_SPLIT).is_not_null()
+                                          & ~pl.col(_SPLIT).str.replace(r"^route\[\d+\]\.",
+                                                                        "route[].")
+                                          .is_in(list(self._classes)))
+                back |= set(cannot[INDEX].to_list())
+                todo = unsettled.filter(pl.col(_SPLIT).is_not_null())
             # two leaves that disagree: open, whatever the other worlds give
             seen = pl.concat(leaves).group_by(INDEX).agg(pl.col(_VALUE).n_unique().alias("n"))
             open_ |= set(seen.filter(pl.col("n") > 1)[INDEX].to_list())
-            done = open_ | back
-            todo = unsettled.filter(pl.col(_SPLIT).is_not_null()
-                                    & ~pl.col(_SPLIT).is_in(unsplit)
-                                    & ~pl.col(INDEX).is_in(sorted(done)))
+            back -= open_
+            todo = todo.filter(~pl.col(INDEX).is_in(sorted(open_ | back)))
             if not todo.height:
                 break
-            todo = todo.select(*facts, _SPLIT).with_row_index(_WORLD)
             children = []
-            for j in todo[_SPLIT].unique().sort().to_list():
-                s = candidates[j][0]
-                mine = todo.filter(pl.col(_SPLIT) == j)
-                for v in s.classes:
-                    children.append(mine.with_columns(s.put(v)))
-            kids = pl.concat(children).filter(self.possible)
+            for path in todo[_SPLIT].unique().sort().to_list():
+                mine = todo.filter(pl.col(_SPLIT) == path)
+                split = _split(path)
+                for v in self._classes[split.pattern]:
+                    children.append(mine.with_columns(split.put(v)))
+            kids = pl.concat(children)
+            kids = kids.filter(self.possible(set(kids.columns)))
             # a world none of whose branches is possible stays a leaf, open
             barren = todo.filter(~pl.col(_WORLD).is_in(kids[_WORLD].unique().to_list()))
-            open_ |= set(barren[INDEX].to_list())
+            leaves.append(barren.select(keep))
             count = kids.group_by(INDEX).len("spent").with_columns(
                 pl.col("spent").cast(pl.Int64))
             spent = pl.concat([spent, count]).group_by(INDEX).agg(pl.col("spent").sum())
-            back |= set(spent.filter(pl.col("spent") >= self.budget)[INDEX].to_list()) - open_
+            back |= set(spent.filter(pl.col("spent") >= self.budget)[INDEX].to_list())
+            seen = pl.concat(leaves).group_by(INDEX).agg(pl.col(_VALUE).n_unique().alias("n"))
+            open_ |= set(seen.filter(pl.col("n") > 1)[INDEX].to_list())
+            back -= open_
             worlds = kids.filter(~pl.col(INDEX).is_in(sorted(open_ | back))).select(facts)
-        back -= open_
-        every = pl.concat(leaves).filter(~pl.col(INDEX).is_in(sorted(open_ | back)))
+        every = pl.concat(leaves).filter(~pl.col(INDEX).is_in(sorted(back)))
+        agree = every.filter(~pl.col(INDEX).is_in(sorted(open_)))
         ids = frame.select(INDEX).filter(~pl.col(INDEX).is_in(sorted(back)))
         if f is None:
-            got = every.group_by(INDEX).agg(pl.col(_VALUE).first().alias("pathway"))
+            got = agree.group_by(INDEX).agg(pl.col(_VALUE).first().alias("pathway"))
             out = ids.join(got, on=INDEX, how="left").with_columns(
                 pl.col("pathway").fill_null(UNDETERMINED))
-            return out, back
-        return ids.join(self._finding_outcome(every, f), on=INDEX, how="left").with_columns(
+            return out, back, agree
+        out = ids.join(self._finding_outcome(agree, f), on=INDEX, how="left").with_columns(
             pl.col(f"{f.name}.status").fill_null(UNKNOWN_STATUS),
-            pl.col(f"{f.name}.reason").fill_null(UNDETERMINED)), back
+            pl.col(f"{f.name}.reason").fill_null(UNDETERMINED))
+        return out, back, agree
 
     def _finding_outcome(self, leaves: pl.DataFrame, f: Finding) -> pl.DataFrame:
         """Status, reason, partner(s) of the cases whose leaves all agree on the status."""
@@ -293,7 +532,8 @@ class FrameExact:
             pl.col(_VALUE).first().alias("status"), *everywhere, *partners,
             rank.max().alias("__last"))
         first_everywhere = _first_index([pl.col(f"__all.{c}") for c in reasons])
-        reason = pl.when(first_everywhere.is_not_null()).then(
+        reason = pl.when(pl.col("status").is_null()).then(pl.lit(None, dtype=pl.String)) \
+            .when(first_everywhere.is_not_null()).then(
             _pick(reasons, first_everywhere)).otherwise(_pick(order, pl.col("__last")))
         applies = pl.col("status") == APPLIES
         sure = [pl.when(pl.col(f"__all.partner.{p}")).then(pl.lit(p)) for p, _ in f.partners]
@@ -332,9 +572,21 @@ def outcome_columns(findings: Sequence[Finding]) -> list[str]:
 
 
 _BUILT: dict[int, tuple[Reasoner, FrameExact]] = {}
+_EXPRS: dict[tuple[int, Any], tuple[object, Any]] = {}
 
 
-def frame_exact(reasoner: Reasoner, possible: pl.Expr) -> FrameExact:
+def _cached_exprs(owner: object, key: Any, build: Callable[[], Any]) -> Any:
+    """Expressions compiled once per pass and table shape (compiling a thousand nodes costs
+    more than evaluating them on a small table)."""
+    hit = _EXPRS.get((id(owner), key))
+    if hit is None or hit[0] is not owner:
+        if len(_EXPRS) > 64:
+            _EXPRS.clear()
+        hit = _EXPRS[(id(owner), key)] = (owner, build())
+    return hit[1]
+
+
+def frame_exact(reasoner: Reasoner, possible: Callable[[set[str]], pl.Expr]) -> FrameExact:
     """The pass of a rule set, built once (its candidate facts are read from the trees)."""
     hit = _BUILT.get(id(reasoner))
     if hit is None or hit[0] is not reasoner:
