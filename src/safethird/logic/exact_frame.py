@@ -146,6 +146,28 @@ class _Graph:
         return cls(order, parents, quantifiers)
 
 
+def _shallow(node: Expr, columns: Mapping[int, str]) -> tuple[Expr, list[int]]:
+    """``node`` with each child that has a column (by id) read as that column (a fact
+    named after it), and the ids of those children."""
+    below: list[int] = []
+
+    def ref(c: Expr) -> Expr:
+        name = columns.get(id(c))
+        if name is None:
+            return c
+        below.append(id(c))
+        return Fact(name)
+
+    changes: dict[str, Any] = {}
+    for f in dataclasses.fields(node):
+        v = getattr(node, f.name)
+        if isinstance(v, Expr):
+            changes[f.name] = ref(v)
+        elif isinstance(v, tuple) and v and all(isinstance(x, Expr) for x in v):
+            changes[f.name] = tuple(ref(x) for x in v)
+    return (dataclasses.replace(node, **changes) if changes else node), below
+
+
 class FrameExact:
     """The exact pass of one rule set over tables (built once per rule set)."""
 
@@ -256,25 +278,36 @@ class FrameExact:
                 keep.add(id(n))
         return [n for n in graph.order if id(n) in keep]
 
-    def _null_exprs(self, columns: frozenset[str]) -> list[pl.Expr]:
-        """Per relevant node: whether its value is unknown in the monotone reading (a fact:
-        whether it is unknown), as columns ``__m{k}``; compiled once per table shape."""
-        def build() -> list[pl.Expr]:
+    def _null_layers(self, columns: frozenset[str]) -> list[list[pl.Expr]]:
+        """The value of every relevant node in the monotone reading (columns named as in
+        ``_monotone``), in layers: each node computed from its children's columns (a node
+        compiled whole would repeat its sub-trees), after the clause and quantifier columns
+        ``evaluate_frame`` gives; then ``{name}.null`` for each. Compiled once per table
+        shape."""
+        def build() -> list[list[pl.Expr]]:
             names = self._monotone[2]
             mono = self._monotone_columns
-            materialized = {id(n): c for c, n in mono.items() if isinstance(n, Clause)}
-            compile_ = Compiler(set(columns) | set(mono), materialized)
-            out = []
+            have = set(columns) | set(mono)
+            depth: dict[int, int] = {}
+            layers: dict[int, list[pl.Expr]] = {}
+            for n in self._relevant:  # children first
+                if isinstance(n, Fact):
+                    continue  # read as it is
+                if isinstance(n, Clause | Quantifier):
+                    depth[id(n)] = 0
+                    continue
+                shallow, below = _shallow(n, {k: names[k] for k in depth})
+                d = depth[id(n)] = 1 + max((depth[k] for k in below), default=0)
+                compile_ = Compiler(have | {names[k] for k in below})
+                layers.setdefault(d, []).append(compile_(shallow).alias(names[id(n)]))
+            nulls = []
             for n in self._relevant:
-                name = names[id(n)]
                 if isinstance(n, Fact):
                     e = pl.col(n.path).is_null() if n.path in columns else pl.lit(True)
-                elif isinstance(n, Clause | Quantifier):
-                    e = pl.col(name).is_null()
                 else:
-                    e = compile_(n).is_null()
-                out.append(e.alias(name))
-            return out
+                    e = pl.col(names[id(n)]).is_null()
+                nulls.append(e.alias(f"{names[id(n)]}.null"))
+            return [layers[d] for d in sorted(layers)] + [nulls]
 
         return _cached_exprs(self, ("null", columns), build)
 
@@ -286,14 +319,16 @@ class FrameExact:
         roots, graph, names = self._monotone
         columns = frozenset(worlds.columns)
         root_names = list(self.problem.part_nodes[part])
-        lf = evaluate_frame(worlds.lazy(), self._monotone_columns).with_columns(
-            pl.col(names[id(q)]).alias(q.qid) for q in graph.quantifiers)
-        frame = lf.select(_WORLD, "route", *self._null_exprs(columns),
+        lf = evaluate_frame(worlds.lazy(), self._monotone_columns)
+        *layers, nulls = self._null_layers(columns)
+        for layer in layers:
+            lf = lf.with_columns(layer)
+        frame = lf.select(_WORLD, *nulls,
                           *(pl.col(n).is_null().alias(f"__root.{n}") for n in root_names)
                           ).collect()
         n_worlds = frame.height
         nothing = np.zeros(n_worlds, dtype=bool)
-        null = {id(n): frame[names[id(n)]].to_numpy() for n in self._relevant}
+        null = {id(n): frame[f"{names[id(n)]}.null"].to_numpy() for n in self._relevant}
         root: dict[int, np.ndarray] = {}
         for name in root_names:
             r = roots[name]
@@ -312,7 +347,7 @@ class FrameExact:
             if isinstance(n, Fact):
                 hit = (reached[id(n)] & null[id(n)]).astype(np.int32)
                 scores[n.path] = scores[n.path] + hit if n.path in scores else hit
-        route_null = frame["route"].is_null().to_numpy() if "route" in columns \
+        route_null = worlds["route"].is_null().to_numpy() if "route" in columns \
             else np.ones(n_worlds, dtype=bool)
         legs_open = {}
         route_score = np.zeros(n_worlds, dtype=np.int32)
