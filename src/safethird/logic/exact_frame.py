@@ -492,7 +492,9 @@ class FrameExact:
             value = pl.when(pl.col(f"{f.name}.status") != UNKNOWN_STATUS) \
                 .then(pl.col(f"{f.name}.status"))
             keep = [INDEX, _VALUE, f"{f.name}.reason", *f.nodes()]
-        leaves: list[pl.DataFrame] = []
+        # no leaf yet (typed, so that a table left empty still has its columns)
+        leaves: list[pl.DataFrame] = [self._evaluate(frame.clear()).with_columns(
+            value.alias(_VALUE)).select(keep)]
         spent = pl.DataFrame({INDEX: [], "spent": []},
                              schema={INDEX: pl.UInt32, "spent": pl.Int64})
         open_: set[int] = set()  # cases whose leaves disagree: open, nothing more to learn
