@@ -361,14 +361,15 @@ def _exact_rows(r: Rules, df: pl.DataFrame, with_missing: bool) -> pl.DataFrame:
         updates[c] = []
     done: dict[Any, dict[str, Any]] = {}
     patches: list[pl.DataFrame] = []
-    if not with_missing:
+    from safethird.logic import exact_frame
+
+    if not with_missing and todo.height >= exact_frame.MIN_ROWS:
         # the open rows' worlds as rows, decided by the vectorized rules (logic/exact_frame.py);
         # the rows it cannot split are decided one by one below
-        from safethird.logic.exact_frame import INDEX, frame_exact
-
-        got, back = frame_exact(r.reasoner, facts_mod.possible_expr) \
-            .decide(todo.select(*fact_cols, pl.col("__i").alias(INDEX)))
-        got = got.rename({INDEX: "__i"}).join(todo.select("__i", "as_of"), on="__i")
+        index = exact_frame.INDEX
+        got, back = exact_frame.frame_exact(r.reasoner, facts_mod.possible_expr) \
+            .decide(todo.select(*fact_cols, pl.col("__i").alias(index)))
+        got = got.rename({index: "__i"}).join(todo.select("__i", "as_of"), on="__i")
         for f in r.findings:
             cites = {x.code: f"{f.citation}; {x.clause.citation}" for x in f.reasons}
             status, reason = pl.col(f"{f.name}.status"), pl.col(f"{f.name}.reason")

@@ -4,15 +4,23 @@ The per-case search (:mod:`safethird.logic.exact`, ``Reasoner.explore``) splits 
 fact at a time into the classes the rules can tell apart and re-evaluates each branch in Python.
 Here the same search runs on a table: every open world is a row (with the index of the case it
 came from); in each round every world still open splits ONE unknown fact into one row per class
-value, all worlds are evaluated at once by the vectorized rules (:mod:`vectorize`), and the
-settled ones are kept as leaves. A case is dropped from further work as soon as two of its
-leaves disagree (that part is then unknown), or a leaf is itself open (the law leaves it open).
+value, the worlds the facts allow are kept (``facts.possible_expr``), all are evaluated at once by
+the vectorized rules (:mod:`vectorize`), and the settled ones are kept as leaves. A case is
+dropped from further work as soon as two of its leaves disagree (that answer is then unknown).
+
+The search is the per-case one, not merely one with the same settled answers: "known to be true"
+is not monotone (an unknown counts as not shown), so which facts are split, and in which order,
+can change what a leaf says. Each world therefore splits the fact ``exact._split_on`` would: the
+unknown fact met most often under the nodes still unknown in the monotone reading, descending
+from the open answer's output nodes (computed here for every world at once: each node's value
+from its children's columns, then the descent in NumPy); and, as ``Reasoner.explore`` does, the
+pathway's search starts from what the findings' searches settled in every world.
 
 Only facts whose classes are the same in every case are split here (booleans, enumerations,
-states, and countries the rules compare with constants only): their class lists are columns of
-constants. A case that needs another split (a date, a country compared with the case's own
-facts, the route or the nationalities unknown), or more worlds than the budget, is returned to
-the caller, which decides it with the per-case search.
+states, and countries the rules compare with constants only): their class lists are constants.
+A case that needs another split (a date, a country compared with the case's own facts, the route
+or the nationalities unknown), or as many worlds as the per-case budget, is returned to the
+caller, which decides it with the per-case search; a case already known to be open is not.
 
 What a finding reports when its status is settled follows ``Reasoner.outcome``: the first
 reason that holds in every leaf, else the last (in the reasons' order) among the leaves'
@@ -48,6 +56,11 @@ from safethird.logic.reasoning import Reasoner
 from safethird.logic.vectorize import Compiler, _case_facts, _legs, evaluate_frame
 
 INDEX = "__i"  # the case a world came from
+# Below this many open rows the per-case search is faster: a round here costs a few tens of
+# milliseconds whatever the table's size (planning a query over every node of the rule set),
+# the per-case search about half a millisecond a row (measured with benchmarks/bench_exact.py;
+# the two give the same answers, tests/test_exact_frame.py).
+MIN_ROWS = 2_000
 _WORLD = "__w"  # a world's number within its round
 _VALUE = "__value"  # the part's value at a world (null: open there)
 _SPLIT = "__split"  # which fact a world splits on (null: none left to split)
@@ -168,6 +181,15 @@ def _shallow(node: Expr, columns: Mapping[int, str]) -> tuple[Expr, list[int]]:
     return (dataclasses.replace(node, **changes) if changes else node), below
 
 
+@dataclass
+class _Part:
+    graph: _Graph
+    relevant: list[Expr]  # children first
+    # the nodes the vectorized rules give as columns (clauses and quantifiers): every other
+    # relevant node is computed from them
+    columns: dict[str, Expr]
+
+
 class FrameExact:
     """The exact pass of one rule set over tables (built once per rule set)."""
 
@@ -197,21 +219,37 @@ class FrameExact:
                 for name, node in self.reasoner.nodes.items()}
 
     @cached_property
-    def _monotone(self) -> tuple[dict[str, Expr], _Graph, dict[int, str]]:
+    def _monotone(self) -> tuple[dict[str, Expr], dict[int, str]]:
+        """The output nodes in the monotone reading (one forest: shared nodes stay shared),
+        and a column name for each of its case-level nodes."""
         memo: dict[int, Expr] = {}
         roots = {name: _rebuild(self.reasoner.nodes[name], memo, True, self._wrapped)
                  for names in self.problem.part_nodes for name in names}
         graph = _Graph.of(list(roots.values()))
-        # a column per case-level node: its value's nullness in the monotone reading
-        names = {id(n): f"__m{k}" for k, n in enumerate(graph.order)}
-        return roots, graph, names
+        return roots, {id(n): f"__m{k}" for k, n in enumerate(graph.order)}
 
     @cached_property
-    def _monotone_columns(self) -> dict[str, Expr]:
-        """The nodes whose values the vectorized rules give as columns: the clauses and
-        quantifiers of the monotone forest (every other node is computed from them)."""
-        _, graph, names = self._monotone
-        return {names[id(n)]: n for n in graph.order if isinstance(n, Clause | Quantifier)}
+    def _parts(self) -> dict[int, _Part]:
+        """Per part: what its search descends through (from its own output nodes only)."""
+        roots, names = self._monotone
+        fixed = self.problem.fixed
+        out = {}
+        for part, part_names in enumerate(self.problem.part_nodes):
+            graph = _Graph.of([roots[n] for n in part_names])
+            keep: set[int] = set()
+            for n in graph.order:  # children come first
+                if isinstance(n, Fact):
+                    if not n.is_leg and not n.path.startswith("__") \
+                            and not is_fixed(n.path, fixed):
+                        keep.add(id(n))
+                elif isinstance(n, Quantifier) or any(id(c) in keep for c in n.children()):
+                    keep.add(id(n))
+            # the nodes under which some fact can be split or the route quantified (the
+            # others cannot add to a score), children first
+            relevant = [n for n in graph.order if id(n) in keep]
+            columns = {names[id(n)]: n for n in relevant if isinstance(n, Clause | Quantifier)}
+            out[part] = _Part(graph, relevant, columns)
+        return out
 
     # --- which facts can be split here ------------------------------------------------------
 
@@ -259,38 +297,36 @@ class FrameExact:
         return [e for f in self.reasoner.findings for e in finding_columns(f)] \
             + [table_column(self.reasoner.pathway)]
 
-    def _evaluate(self, worlds: pl.DataFrame) -> pl.DataFrame:
-        lf = evaluate_frame(worlds.lazy(), self.kleene_nodes)
-        return lf.with_columns(self._derived).collect()
-
     @cached_property
-    def _relevant(self) -> list[Expr]:
-        """The case-level nodes of the monotone forest under which some fact can be split or
-        some route quantified (the others cannot add to a score), children first."""
-        _, graph, _ = self._monotone
-        fixed = self.problem.fixed
-        keep: set[int] = set()
-        for n in graph.order:  # children come first
-            if isinstance(n, Fact):
-                if not n.is_leg and not n.path.startswith("__") and not is_fixed(n.path, fixed):
-                    keep.add(id(n))
-            elif isinstance(n, Quantifier) or any(id(c) in keep for c in n.children()):
-                keep.add(id(n))
-        return [n for n in graph.order if id(n) in keep]
+    def _part_rules(self) -> dict[int, tuple[dict[str, Expr], list[pl.Expr]]]:
+        """Per part: the output nodes it reads and the columns derived from them (a
+        finding's own nodes; the pathway's rows)."""
+        k = self.kleene_nodes
+        out = {}
+        for i, f in enumerate(self.reasoner.findings):
+            out[2 * i] = ({n: k[n] for n in f.nodes()}, finding_columns(f))
+        t = self.reasoner.pathway
+        out[self.reasoner.pathway_part] = ({n: k[n] for n in t.nodes()}, [table_column(t)])
+        return out
 
-    def _null_layers(self, columns: frozenset[str]) -> list[list[pl.Expr]]:
+    def _evaluate(self, worlds: pl.DataFrame, part: int | None = None) -> pl.DataFrame:
+        nodes, derived = (self.kleene_nodes, self._derived) if part is None \
+            else self._part_rules[part]
+        return evaluate_frame(worlds.lazy(), nodes).with_columns(derived).collect()
+
+    def _null_layers(self, part: int, columns: frozenset[str]) -> list[list[pl.Expr]]:
         """The value of every relevant node in the monotone reading (columns named as in
         ``_monotone``), in layers: each node computed from its children's columns (a node
         compiled whole would repeat its sub-trees), after the clause and quantifier columns
         ``evaluate_frame`` gives; then ``{name}.null`` for each. Compiled once per table
         shape."""
         def build() -> list[list[pl.Expr]]:
-            names = self._monotone[2]
-            mono = self._monotone_columns
+            names = self._monotone[1]
+            mono = self._parts[part].columns
             have = set(columns) | set(mono)
             depth: dict[int, int] = {}
             layers: dict[int, list[pl.Expr]] = {}
-            for n in self._relevant:  # children first
+            for n in self._parts[part].relevant:  # children first
                 if isinstance(n, Fact):
                     continue  # read as it is
                 if isinstance(n, Clause | Quantifier):
@@ -301,7 +337,7 @@ class FrameExact:
                 compile_ = Compiler(have | {names[k] for k in below})
                 layers.setdefault(d, []).append(compile_(shallow).alias(names[id(n)]))
             nulls = []
-            for n in self._relevant:
+            for n in self._parts[part].relevant:
                 if isinstance(n, Fact):
                     e = pl.col(n.path).is_null() if n.path in columns else pl.lit(True)
                 else:
@@ -309,18 +345,20 @@ class FrameExact:
                 nulls.append(e.alias(f"{names[id(n)]}.null"))
             return [layers[d] for d in sorted(layers)] + [nulls]
 
-        return _cached_exprs(self, ("null", columns), build)
+        return _cached_exprs(self, ("null", part, columns), build)
 
     def _choose(self, worlds: pl.DataFrame, part: int) -> pl.DataFrame:
         """``__w`` and the fact each world splits on (``__split``; none: nothing left that
         the open answer waits on): the choice of ``exact._split_on``, vectorized. The facts are
         scored by how many of their occurrences lie under nodes still unknown in the monotone
         reading, starting from the part's output nodes that are unknown (Kleene)."""
-        roots, graph, names = self._monotone
+        roots, names = self._monotone
+        mine = self._parts[part]
+        graph, relevant = mine.graph, mine.relevant
         columns = frozenset(worlds.columns)
         root_names = list(self.problem.part_nodes[part])
-        lf = evaluate_frame(worlds.lazy(), self._monotone_columns)
-        *layers, nulls = self._null_layers(columns)
+        lf = evaluate_frame(worlds.lazy(), mine.columns)
+        *layers, nulls = self._null_layers(part, columns)
         for layer in layers:
             lf = lf.with_columns(layer)
         frame = lf.select(_WORLD, *nulls,
@@ -328,7 +366,7 @@ class FrameExact:
                           ).collect()
         n_worlds = frame.height
         nothing = np.zeros(n_worlds, dtype=bool)
-        null = {id(n): frame[f"{names[id(n)]}.null"].to_numpy() for n in self._relevant}
+        null = {id(n): frame[f"{names[id(n)]}.null"].to_numpy() for n in relevant}
         root: dict[int, np.ndarray] = {}
         for name in root_names:
             r = roots[name]
@@ -336,14 +374,14 @@ class FrameExact:
         # a node the search visits: a root whose Kleene value is unknown, or a child of a
         # visited node whose monotone value is unknown (exact._support's descent)
         reached: dict[int, np.ndarray] = {}
-        for n in reversed(self._relevant):  # parents first
+        for n in reversed(relevant):  # parents first
             r = root.get(id(n), nothing)
             for p in graph.parents.get(id(n), []):
                 if p in reached:  # every parent of a relevant node is one
                     r = r | (reached[p] & null[p])
             reached[id(n)] = r
         scores: dict[str, np.ndarray] = {}
-        for n in self._relevant:
+        for n in relevant:
             if isinstance(n, Fact):
                 hit = (reached[id(n)] & null[id(n)]).astype(np.int32)
                 scores[n.path] = scores[n.path] + hit if n.path in scores else hit
@@ -364,8 +402,9 @@ class FrameExact:
         parts = [long.filter(pl.col("score") > 0)]
         if any(v.any() for v in legs_open.values()):
             parts += self._leg_scores(worlds.with_columns(
-                pl.Series(k, v) for k, v in legs_open.items()), list(legs_open))
-        table = pl.concat(parts).group_by(_WORLD, "path").agg(pl.col("score").sum())
+                pl.Series(k, v) for k, v in legs_open.items()), list(legs_open), graph)
+        table = pl.concat(parts, how="vertical_relaxed").group_by(_WORLD, "path").agg(
+            pl.col("score").sum())
         rank = pl.DataFrame({"pattern": list(self.rank), "rank": list(self.rank.values())},
                             schema={"pattern": pl.String, "rank": pl.Int64})
         table = table.with_columns(
@@ -378,39 +417,52 @@ class FrameExact:
         return frame.select(_WORLD).join(best.select(_WORLD, pl.col("path").alias(_SPLIT)),
                                          on=_WORLD, how="left")
 
-    def _leg_scores(self, frame: pl.DataFrame, open_cols: list[str]) -> list[pl.DataFrame]:
+    def _leg_scores(self, frame: pl.DataFrame, open_cols: list[str], graph: _Graph
+                    ) -> list[pl.DataFrame]:
         """The facts under each open quantifier's body (``__q{k}``: open on that world), on
         each leg where the body is still unknown (the monotone reading, ``WaitsOn.legs_of``),
-        counted once per leg."""
-        _, graph, _ = self._monotone
+        counted once per quantifier and leg."""
         fixed = self.problem.fixed
-        qs = [(int(c[3:]), graph.quantifiers[int(c[3:])]) for c in open_cols]
+        qs = [(c, graph.quantifiers[int(c[3:])]) for c in open_cols]
+        frame = frame.filter(pl.any_horizontal(open_cols))
         columns = set(frame.columns)
+        readers: dict[tuple[str, bool], list[str]] = {}
+        for c, q in qs:
+            for path, is_leg in reads_of(q.body)[0]:
+                if not path.startswith("__") and not is_fixed(path, fixed):
+                    readers.setdefault((path, is_leg), []).append(c)
+        # a case fact's unknown, read on the world (on the legs it is coded, and a code
+        # outside its enumeration would read as unknown)
+        case_paths = sorted(p for p, is_leg in readers if not is_leg)
+        frame = frame.with_columns(
+            (pl.col(p).is_null() if p in columns else pl.lit(True)).alias(f"__u.{p}")
+            for p in case_paths)
         read = _case_facts([q.body for _, q in qs])
-        needed = [*sorted(read & columns | {"as_of"} & columns), _WORLD, *open_cols]
+        needed = [*sorted(read & columns | {"as_of"} & columns), _WORLD, *open_cols,
+                  *(f"__u.{p}" for p in case_paths)]
         lists = {c for c in needed if isinstance(frame.schema[c], pl.List)}
         widths = {c: int(frame[c].list.len().max() or 0) for c in lists}
-        legs = _legs(frame, needed, lists, widths).with_columns(
-            pl.int_range(pl.len()).over(_WORLD).alias("__leg"))
         compile_ = Compiler(columns, spread_lists=widths)
+        waiting = {c: (pl.col(c) & compile_(q.body).is_null()).cast(pl.Int32) for c, q in qs}
+        counts = []
+        for (path, is_leg), who in readers.items():
+            unknown = pl.col(path).is_null() if is_leg else pl.col(f"__u.{path}")
+            counts.append((pl.sum_horizontal(waiting[c] for c in who) * unknown.cast(pl.Int32))
+                          .alias(f"{'leg' if is_leg else 'case'}:{path}"))
+        legs = _legs(frame, needed, lists, widths).with_columns(
+            pl.int_range(pl.len()).over(_WORLD).alias("__leg")).select(
+            _WORLD, "__leg", *counts).collect()
         out = []
-        for k, q in qs:
-            paths, _ = reads_of(q.body)
-            body_null = compile_(q.body).is_null()
-            for path, is_leg in paths:
-                if path.startswith("__") or is_fixed(path, fixed):
-                    continue
-                if is_leg:
-                    unknown = pl.col(path).is_null()
-                    at = pl.format("route[{}]." + path.removeprefix("route[]."),
-                                   pl.col("__leg"))
-                else:
-                    unknown = pl.col(f"{path}#null") if path in lists else \
-                        pl.col(path).is_null() if path in columns else pl.lit(True)
-                    at = pl.lit(path)
-                out.append(legs.filter(pl.col(f"__q{k}") & body_null & unknown).select(
-                    _WORLD, at.alias("path"), pl.lit(1, dtype=pl.Int32).alias("score")))
-        return pl.collect_all(out) if out else []
+        for (path, is_leg) in readers:
+            col = f"{'leg' if is_leg else 'case'}:{path}"
+            hits = legs.filter(pl.col(col) > 0)
+            if is_leg:
+                at = pl.format("route[{}]." + path.removeprefix("route[]."), pl.col("__leg"))
+                out.append(hits.select(_WORLD, at.alias("path"), pl.col(col).alias("score")))
+            else:
+                out.append(hits.group_by(_WORLD).agg(pl.col(col).sum().alias("score"))
+                           .select(_WORLD, pl.lit(path).alias("path"), "score"))
+        return out
 
     # --- the pass -------------------------------------------------------------------------------
 
@@ -493,7 +545,7 @@ class FrameExact:
                 .then(pl.col(f"{f.name}.status"))
             keep = [INDEX, _VALUE, f"{f.name}.reason", *f.nodes()]
         # no leaf yet (typed, so that a table left empty still has its columns)
-        leaves: list[pl.DataFrame] = [self._evaluate(frame.clear()).with_columns(
+        leaves: list[pl.DataFrame] = [self._evaluate(frame.clear(), part).with_columns(
             value.alias(_VALUE)).select(keep)]
         spent = pl.DataFrame({INDEX: [], "spent": []},
                              schema={INDEX: pl.UInt32, "spent": pl.Int64})
@@ -501,7 +553,7 @@ class FrameExact:
         back: set[int] = set()
         worlds = frame
         while worlds.height:
-            ev = self._evaluate(worlds).with_columns(value.alias(_VALUE))
+            ev = self._evaluate(worlds, part).with_columns(value.alias(_VALUE))
             leaves.append(ev.filter(pl.col(_VALUE).is_not_null()).select(keep))
             unsettled = ev.filter(pl.col(_VALUE).is_null()).with_row_index(_WORLD)
             todo = unsettled
