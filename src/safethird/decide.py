@@ -400,7 +400,10 @@ def _exact_rows(r: Rules, df: pl.DataFrame, with_missing: bool) -> pl.DataFrame:
     patches.append(pl.DataFrame(updates, schema={"__i": pl.UInt32, **{c: df.schema[c]
                                                                        for c in columns}}))
     patch = pl.concat(patches)
-    return df.update(patch, on="__i", include_nulls=True).drop("__i")
+    # "__i" is the row's position: the patch's values go in place (a join on a million rows
+    # costs more than the exact pass)
+    return df.drop("__i").with_columns(df[c].clone().scatter(patch["__i"], patch[c])
+                                       for c in columns)
 
 
 def _exact_row(r: Rules, record: dict[str, Any], with_missing: bool) -> dict[str, Any]:

@@ -43,7 +43,7 @@ import polars as pl
 from safethird import facts as facts_mod
 from safethird.logic.evaluate import _reads as reads_of
 from safethird.logic.exact import is_fixed
-from safethird.logic.expr import And, Clause, Const, Expr, Fact, IsTrue, Not, Or, Param, Quantifier
+from safethird.logic.expr import And, Const, Expr, Fact, IsTrue, Not, Or, Param, Quantifier
 from safethird.logic.finding import (
     APPLIES,
     UNDETERMINED,
@@ -185,8 +185,8 @@ def _shallow(node: Expr, columns: Mapping[int, str]) -> tuple[Expr, list[int]]:
 class _Part:
     graph: _Graph
     relevant: list[Expr]  # children first
-    # the nodes the vectorized rules give as columns (clauses and quantifiers): every other
-    # relevant node is computed from them
+    # the nodes the vectorized rules give as columns (the quantifiers): every other relevant
+    # node is computed from them
     columns: dict[str, Expr]
 
 
@@ -247,7 +247,10 @@ class FrameExact:
             # the nodes under which some fact can be split or the route quantified (the
             # others cannot add to a score), children first
             relevant = [n for n in graph.order if id(n) in keep]
-            columns = {names[id(n)]: n for n in relevant if isinstance(n, Clause | Quantifier)}
+            # only the quantifiers: every other node (clauses too) is computed from its
+            # children's columns (naming each clause would have the vectorizer walk each one's
+            # tree again)
+            columns = {names[id(n)]: n for n in relevant if isinstance(n, Quantifier)}
             out[part] = _Part(graph, relevant, columns)
         return out
 
@@ -322,14 +325,13 @@ class FrameExact:
         shape."""
         def build() -> list[list[pl.Expr]]:
             names = self._monotone[1]
-            mono = self._parts[part].columns
-            have = set(columns) | set(mono)
+            have = set(columns) | set(self._parts[part].columns)
             depth: dict[int, int] = {}
             layers: dict[int, list[pl.Expr]] = {}
             for n in self._parts[part].relevant:  # children first
                 if isinstance(n, Fact):
                     continue  # read as it is
-                if isinstance(n, Clause | Quantifier):
+                if isinstance(n, Quantifier):
                     depth[id(n)] = 0
                     continue
                 shallow, below = _shallow(n, {k: names[k] for k in depth})
