@@ -148,6 +148,7 @@ def main() -> None:
     dask_s = _dask(src, out)
     print(f"5. Dask, 2-worker LocalCluster: {dask_s:.2f} s ({ROWS / dask_s:,.0f} cases/s), "
           f"{dask_s / ours_s:.2f}× the local run")
+    __import__("bench_exact").main()  # 6. the exact rows: Kleene only, vectorized, per row
 
     from latency import decide_latency
     from latency import main as compiled_latency

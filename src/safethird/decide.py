@@ -360,6 +360,35 @@ def _exact_rows(r: Rules, df: pl.DataFrame, with_missing: bool) -> pl.DataFrame:
     for c in columns:
         updates[c] = []
     done: dict[Any, dict[str, Any]] = {}
+    patches: list[pl.DataFrame] = []
+    from safethird.logic import exact_frame
+
+    if not with_missing and todo.height >= exact_frame.MIN_ROWS:
+        # the open rows' worlds as rows, decided by the vectorized rules (logic/exact_frame.py);
+        # the rows it cannot split are decided one by one below
+        index = exact_frame.INDEX
+        got, back = exact_frame.frame_exact(r.reasoner, facts_mod.possible_expr) \
+            .decide(todo.select(*fact_cols, pl.col("__i").alias(index)))
+        got = got.rename({index: "__i"}).join(todo.select("__i", "as_of"), on="__i")
+        for f in r.findings:
+            cites = {x.code: f"{f.citation}; {x.clause.citation}" for x in f.reasons}
+            status, reason = pl.col(f"{f.name}.status"), pl.col(f"{f.name}.reason")
+            got = got.with_columns(pl.when(status == APPLIES)
+                                   .then(pl.lit(f"{f.citation}; {f.applies.citation}"))
+                                   .otherwise(reason.replace_strict(cites, default=None,
+                                                                    return_dtype=pl.String))
+                                   .alias(f"{f.name}.citation"))
+            if f.partners:
+                pairs = got.select(f"{f.name}.partner", "as_of").unique()
+                agreement = [(r.law.agreement_for(p, day) if p else None)
+                             for p, day in pairs.iter_rows()]
+                got = got.join(pairs.with_columns(pl.Series(
+                    f"{f.name}.agreement", [a.id if a else None for a in agreement],
+                    dtype=pl.String)), on=[f"{f.name}.partner", "as_of"], how="left",
+                    nulls_equal=True)
+        patches.append(got.select("__i", *columns).cast({"__i": pl.UInt32}
+                                                         | {c: df.schema[c] for c in columns}))
+        todo = todo.filter(pl.col("__i").is_in(back))
     for i, row in zip(todo["__i"], todo.select(fact_cols).iter_rows(named=True), strict=True):
         record = facts_mod.unflatten(row)
         key = exact._key(record)
@@ -368,9 +397,13 @@ def _exact_rows(r: Rules, df: pl.DataFrame, with_missing: bool) -> pl.DataFrame:
         updates["__i"].append(i)
         for c in columns:
             updates[c].append(done[key].get(c))
-    patch = pl.DataFrame(updates, schema={"__i": pl.UInt32, **{c: df.schema[c]
-                                                                for c in columns}})
-    return df.update(patch, on="__i", include_nulls=True).drop("__i")
+    patches.append(pl.DataFrame(updates, schema={"__i": pl.UInt32, **{c: df.schema[c]
+                                                                       for c in columns}}))
+    patch = pl.concat(patches)
+    # "__i" is the row's position: the patch's values go in place (a join on a million rows
+    # costs more than the exact pass)
+    return df.drop("__i").with_columns(df[c].clone().scatter(patch["__i"], patch[c])
+                                       for c in columns)
 
 
 def _exact_row(r: Rules, record: dict[str, Any], with_missing: bool) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from pydantic import (
 )
 
 from safethird.law.circuits import STATE_CIRCUIT
-from safethird.law.geography import sector_conflict, southern_border_states
+from safethird.law.geography import sector_conflict, sector_states, southern_border_states
 from safethird.logic.evaluate import add_years
 
 
@@ -645,3 +645,44 @@ def possible(record: dict[str, Any], as_of: dt.date) -> bool:
             if d is not None and (d > as_of or (arrived is not None and d > arrived)):
                 return False
     return True
+
+
+def possible_expr(columns: set[str] | frozenset[str] | None = None) -> pl.Expr:
+    """:func:`possible` over a table in the column form (``COLUMNS``): true on each row whose
+    facts could all be true at once. The same checks, in the same reading of unknowns (a check
+    that needs an unknown fact passes); ``columns`` are those the table has (a fact with no
+    column is unknown). The batch's exact pass keeps only the worlds this allows."""
+    have = set(COLUMNS) if columns is None else set(columns)
+
+    def col(name: str) -> pl.Expr:
+        return pl.col(name) if name in have else pl.lit(None, dtype=COLUMNS[name])
+
+    def truthy(name: str) -> pl.Expr:
+        return col(name).fill_null(False)
+
+    as_of, arrived, born = col("as_of"), col("arrival.date"), col("birth_date")
+    sector, state, border = col("arrival.sector"), col("arrival.state"), col("arrival.border")
+    bad = truthy("unaccompanied_child") & truthy("family_unit")
+    # law/geography.py sector_conflict: a sector lies in its own states, on the southern border
+    sectors = sector_states()
+    in_sector_states = pl.lit(True)
+    for name, states in sectors.items():
+        in_sector_states = pl.when(sector == name).then(state.is_in(list(states))) \
+            .otherwise(in_sector_states)
+    known_sector = sector.is_in(list(sectors)).fill_null(False)
+    bad = bad | (known_sector & state.is_not_null() & ~in_sector_states.fill_null(True))
+    bad = bad | (known_sector & (border != "southern_land").fill_null(False))
+    bad = bad | ((border == "southern_land").fill_null(False) & state.is_not_null()
+                 & ~state.is_in(sorted(southern_border_states())).fill_null(True))
+    bad = bad | (born > as_of).fill_null(False) | (born > arrived).fill_null(False)
+    bad = bad | (truthy("unaccompanied_child")
+                 & (born.dt.offset_by("18y") <= arrived).fill_null(False))
+    bad = bad | (arrived > as_of).fill_null(False)
+    if "route" in have:
+        entered = pl.element().struct.field("entered")
+        left = pl.element().struct.field("left")
+        legs = col("route")
+        bad = bad | legs.list.eval(left < entered).list.any().fill_null(False)
+        latest = legs.list.eval(pl.max_horizontal(entered, left)).list.max()
+        bad = bad | (latest > as_of).fill_null(False) | (latest > arrived).fill_null(False)
+    return ~bad
