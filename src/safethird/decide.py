@@ -391,7 +391,8 @@ def _exact_rows(r: Rules, df: pl.DataFrame, with_missing: bool) -> pl.DataFrame:
         todo = todo.filter(pl.col("__i").is_in(back))
     for i, row in zip(todo["__i"], todo.select(fact_cols).iter_rows(named=True), strict=True):
         record = facts_mod.unflatten(row)
-        key = exact._key(record)
+        # the case's id decides nothing: rows with the same facts are decided once
+        key = exact._key({k: v for k, v in record.items() if k != "id"})
         if key not in done:
             done[key] = _exact_row(r, record, with_missing)
         updates["__i"].append(i)
