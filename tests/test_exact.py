@@ -33,10 +33,21 @@ MAX_WORLDS = 4000
 ONE = dt.timedelta(days=1)
 
 
+_LAW_DATES: dict[int, set[dt.date]] = {}
+
+
+def _law_dates(r: Any) -> set[dt.date]:
+    """Every date the rules name (read once per rule set: the trees are large)."""
+    if id(r) not in _LAW_DATES:
+        seen: set[int] = set()
+        _LAW_DATES[id(r)] = {n.value for node in r.nodes.values() for n in node.distinct(seen)
+                             if isinstance(n, Const) and isinstance(n.value, dt.date)
+                             and dt.date(1950, 1, 1) < n.value < dt.date(2100, 1, 1)}
+    return _LAW_DATES[id(r)]
+
+
 def _dates(r: Any, record: dict[str, Any]) -> list[dt.date]:
-    law = {n.value for node in r.nodes.values() for n in node.walk()
-           if isinstance(n, Const) and isinstance(n.value, dt.date)
-           and dt.date(1950, 1, 1) < n.value < dt.date(2100, 1, 1)}
+    law = _law_dates(r)
     own = {record["as_of"], exact_add_years(record["as_of"], -18)}
     arrival = (record.get("arrival") or {}).get("date")
     if arrival:
