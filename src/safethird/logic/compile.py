@@ -405,13 +405,7 @@ class _Writer:
         bits = self.fact_bits()
         every = (1 << len(bits)) - 1
         self._mask_consts: dict[int, int] = {}
-        body: list[str] = []
-        for node in self.order:
-            if id(node) in self.leg_dependent:
-                continue
-            body += self.traced_quantifier(node, "    ") if isinstance(node, Quantifier) \
-                else self.statements(node, "    ")
-            body += self.mask_line(node, bits, every)
+        body = self._every_node(given=False, then=lambda n: self.mask_line(n, bits, every))
         values = _tuple(self.ref(n).code for n in self.case_nodes)
         masks = _tuple(self.mask_ref(r, bits) for r in self.roots)  # the outputs' only
         head = ["def sensitivity(R, A):", "    route = R.get('route')",
@@ -462,15 +456,17 @@ class _Writer:
                 *("    " + line for line in self.fact_lines())]
         return [*head, *body, f"    return {_tuple(self.ref(r).code for r in self.roots)}"]
 
-    def _every_node(self, given: bool) -> list[str]:
+    def _every_node(self, given: bool, then: Any = None) -> list[str]:
         """Every case-level node computed in order (no short cut); ``given``: an output named
-        in ``G`` takes the value given."""
+        in ``G`` takes the value given; ``then(node)``: lines written after each node's."""
         body: list[str] = []
         for node in self.order:
             if id(node) in self.leg_dependent:
                 continue
             body += self.traced_quantifier(node, "    ") if isinstance(node, Quantifier) \
                 else self.statements(node, "    ")
+            if then is not None:
+                body += then(node)
             key = self.givable.get(id(node)) if given else None
             if key is not None and not self.ref(node).is_known and not isinstance(
                     node, Const | Param | Fact | Clause):

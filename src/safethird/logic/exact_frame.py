@@ -53,7 +53,7 @@ from safethird.logic.finding import (
 )
 from safethird.logic.finding import UNKNOWN as UNKNOWN_STATUS
 from safethird.logic.reasoning import Reasoner
-from safethird.logic.vectorize import Compiler, _case_facts, _legs, evaluate_frame
+from safethird.logic.vectorize import Compiler, _cached, _case_facts, _legs, evaluate_frame
 
 INDEX = "__i"  # the case a world came from
 # Below this many open rows the per-case search is faster: a round here costs a few tens of
@@ -348,7 +348,7 @@ class FrameExact:
                 nulls.append(e.alias(f"{names[id(n)]}.null"))
             return [layers[d] for d in sorted(layers)] + [nulls]
 
-        return _cached_exprs(self, ("null", part, columns), build)
+        return _cached(self, ("null", part, columns), build)
 
     def _choose(self, worlds: pl.DataFrame, part: int) -> pl.DataFrame:
         """``__w`` and the fact each world splits on (``__split``; none: nothing left that
@@ -664,18 +664,6 @@ def outcome_columns(findings: Sequence[Finding]) -> list[str]:
 
 
 _BUILT: dict[int, tuple[Reasoner, FrameExact]] = {}
-_EXPRS: dict[tuple[int, Any], tuple[object, Any]] = {}
-
-
-def _cached_exprs(owner: object, key: Any, build: Callable[[], Any]) -> Any:
-    """Expressions compiled once per pass and table shape (compiling a thousand nodes costs
-    more than evaluating them on a small table)."""
-    hit = _EXPRS.get((id(owner), key))
-    if hit is None or hit[0] is not owner:
-        if len(_EXPRS) > 64:
-            _EXPRS.clear()
-        hit = _EXPRS[(id(owner), key)] = (owner, build())
-    return hit[1]
 
 
 def frame_exact(reasoner: Reasoner, possible: Callable[[set[str]], pl.Expr]) -> FrameExact:
