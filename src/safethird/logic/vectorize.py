@@ -148,15 +148,18 @@ class Compiler:
 
 def _quantifiers(nodes: Mapping[str, Expr]) -> list[Quantifier]:
     found: dict[str, Quantifier] = {}
+    met: set[int] = set()
     for node in nodes.values():
-        for n in node.walk():
+        for n in node.distinct(met):
             if isinstance(n, Quantifier):
                 found.setdefault(n.qid, n)
     return list(found.values())
 
 
 def _case_facts(nodes: list[Expr]) -> set[str]:
-    return {n.path for node in nodes for n in node.walk() if isinstance(n, Fact) and not n.is_leg}
+    met: set[int] = set()
+    return {n.path for node in nodes for n in node.distinct(met)
+            if isinstance(n, Fact) and not n.is_leg}
 
 
 def _coded(path: str, e: pl.Expr) -> pl.Expr:
@@ -262,8 +265,12 @@ def _clause_layers(nodes: Mapping[str, Expr]) -> list[list[Clause]]:
     """Case-level clauses grouped by depth: a clause comes after every clause it contains."""
     depth: dict[int, int] = {}
     by_id: dict[int, Clause] = {}
+    seen: dict[int, int] = {}  # every node's result: a shared subtree is walked once
 
     def visit(n: Expr) -> int:
+        got = seen.get(id(n))
+        if got is not None:
+            return got
         if isinstance(n, Quantifier):
             return 0  # leg-level clauses are computed on the legs
         below = max((visit(c) for c in n.children()), default=0)
@@ -271,7 +278,8 @@ def _clause_layers(nodes: Mapping[str, Expr]) -> list[list[Clause]]:
             if id(n) not in depth:
                 depth[id(n)] = below + 1
                 by_id[id(n)] = n
-            return depth[id(n)]
+            below = depth[id(n)]
+        seen[id(n)] = below
         return below
 
     for node in nodes.values():
