@@ -110,3 +110,10 @@ def test_law_commands() -> None:
     assert "8 CFR 208.13(c)(4)(iii)" in doc
     assert run("law", "show", "nothing-here").returncode == 2
     assert "transit-required" in run("variants").stdout
+    # when a country's nationals needed no visa, with the instrument and its sources
+    poland = run("law", "show", "PL").stdout
+    assert "visa_exemptions:" in poland and "from: '2019-11-11'" in poland
+    assert "84 FR 60316" in poland and "fr-2019-24328-poland:" in poland
+    assert "visa_exemptions" not in run("law", "show", "HN").stdout
+    visas = run("law", "show", "visa-exemptions")
+    assert visas.returncode == 0 and "8 CFR 212.1(a)" in visas.stdout

@@ -307,7 +307,8 @@ def law_list() -> None:
 @law_app.command("show")
 def law_show(
     id: Annotated[str, typer.Argument(help="An agreement id or partner code, 'transit-bar', "
-                                      "'countries', a country code or a source id; a prefix "
+                                      "'visa-exemptions', 'countries', a country code or a "
+                                      "source id; a prefix "
                                       "agreement:, country: or source: picks one kind.")],
     document: Annotated[bool, typer.Option("--document", help="Weave the rule tree into a "
                                            "readable document of the law as encoded.")] = False,
@@ -361,7 +362,8 @@ def _kinds_of(law, key: str) -> list[str]:
     if key in ("transit-bar", law.transit_bar.id) or (
             law.clp is not None and key in ("clp", law.clp.id)) or (
             ne is not None and (key in ("horizon", "law_reviewed_through")
-                                or any(key == m.id for m in ne.measures))):
+                                or any(key == m.id for m in ne.measures))) or (
+            law.visas is not None and key in ("visa-exemptions", law.visas.id)):
         kinds.append("rule")
     if key in law.countries:
         kinds.append("country")

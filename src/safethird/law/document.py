@@ -28,12 +28,23 @@ def render_item(law: Law, item: str) -> str:
     if ne is not None and item in ("horizon", "law_reviewed_through"):
         data = ne.horizon.model_dump(mode="json", by_alias=True, exclude_none=True)
         return _yaml(data, law, sources=_sources_of(data))
+    if law.visas is not None and item in ("visa-exemptions", law.visas.id):
+        data = law.visas.model_dump(mode="json", by_alias=True, exclude_none=True)
+        return _yaml(data, law, sources=_sources_of(data))
     if item in law.countries:
         c = law.countries[item]
         data = {"alpha2": c.alpha2, "name": c.name, "sovereign": c.sovereign or None,
                 "treaties": {k: {"deposited": t.value, "sources": list(t.sources)}
                              for k, t in c.treaties.items()}, "notes": c.notes or None}
-        return _yaml(data, law, sources=[s for t in c.treaties.values() for s in t.sources])
+        sources = [s for t in c.treaties.values() for s in t.sources]
+        # when its nationals needed no visa to enter the United States (visa-exemptions.yaml)
+        visas = [e.model_dump(mode="json", by_alias=True, exclude_none=True)
+                 for e in (law.visas.exemptions if law.visas else ()) if item in e.nationalities]
+        if visas:
+            data["visa_exemptions"] = [{k: v for k, v in e.items() if k != "nationalities"}
+                                       for e in visas]
+            sources += _sources_of(visas)
+        return _yaml(data, law, sources=sources)
     if item in law.sources:
         return _yaml({item: law.sources[item].model_dump(exclude_none=True)}, law, sources=[])
     raise KeyError(item)
