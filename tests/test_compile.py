@@ -131,16 +131,17 @@ def test_decide_gives_the_same_determination_with_the_interpreter(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """decide() explains through the compiled evaluation; through the interpreter instead,
     every determination is the same."""
-    program = rules().program
+    from safethird.logic.compile import Analysed
+
     cases = [facts.parse_case(json.loads(p.read_text())) for p in EXAMPLES]
     expected = [decide_mod.decide(c).to_dict() for c in cases]
     made: list[object] = []
 
-    def interpreted(record: dict[str, Any], as_of: dt.date) -> object:
-        made.append(ev := Evaluation(record, as_of))
+    def interpreted(self: Analysed) -> object:
+        made.append(ev := Evaluation(self.record, self.as_of))
         return ev
 
-    monkeypatch.setattr(program, "evaluation", interpreted)
+    monkeypatch.setattr(Analysed, "evaluation", interpreted)
     assert [decide_mod.decide(c).to_dict() for c in cases] == expected
     assert made  # decide did go through the patched evaluation
 
@@ -536,3 +537,20 @@ def test_a_fact_outside_a_nodes_sensitivity_never_changes_it(seed: int) -> None:
                     checked += 1
                     assert after[name] == before, (name, path, value)
     assert checked > 500  # the test exercises the sets, not only their edges
+
+
+@pytest.mark.parametrize("seed", [5])
+def test_one_pass_gives_the_outputs_the_trace_and_the_sensitivity(seed: int) -> None:
+    """Program.analyse: the same outputs as ``values``, the same clause values and legs as
+    ``evaluation``, the same sets as ``sensitivity``."""
+    r = rules()
+    program = r.program
+    names = list(program.names)
+    for record in _records(seed, 120):
+        as_of = record["as_of"]
+        a = program.analyse(record, as_of)
+        assert a.outputs() == program.values(record, as_of)
+        e1, e2 = program.evaluation(record, as_of), a.evaluation()
+        assert e1._values == e2._values and e1._legs == e2._legs
+        got, values = program.sensitivity(record, as_of, names)
+        assert got == a.sensitivity(names) and values == program.base(record, as_of)

@@ -240,10 +240,12 @@ def decide(case: facts_mod.Case | Mapping[str, Any], as_of: str | dt.date | None
     given = facts_mod.to_record(case)
     record, filled = assume_mod.apply(given, assume or {})
     record = rs.declarations.fill(record)
-    ws = rs.explore(record, day)
+    # with an explanation, one pass gives the outputs, the clause trace and what could change
+    # them (logic/compile.py); without, the outputs are enough
+    analysed = r.program.analyse(record, day) if explain else None
+    ws = rs.explore(record, day, analysed.outputs() if analysed else None)
     outcome = rs.outcome(ws)
-    # the clause trace is computed only for an explanation; else the outputs are enough
-    ev = r.program.evaluation(record, day) if explain else _Outputs(rs, record, day, ws)
+    ev = analysed.evaluation() if analysed else _Outputs(rs, record, day, ws)
     view = ExactView(rs, ev, ws)
     found = {f.name: explain_finding(f, view, outcome[f.name], r.agreement_of, explain)
              for f in r.findings}
@@ -265,8 +267,8 @@ def decide(case: facts_mod.Case | Mapping[str, Any], as_of: str | dt.date | None
         case_id=case.id, as_of=day, law_version=r.law.version, variants=r.law.variants,
         findings=found, pathway=outcome["pathway"],
         missing_facts=[q["fact"] for q in qs],
-        counterfactuals=rs.counterfactuals(record, day, outcome["pathway"], identity=identity)
-        if explain else [],
+        counterfactuals=rs.counterfactuals(record, day, outcome["pathway"], identity=identity,
+                                           analysed=analysed) if explain else [],
         warnings=[c.entry() for c in r.cautions if ev.value(c.clause) is not False],
         assumptions=assumptions, questions=qs, branches=branches,
         exact=ws.complete, facts=record)

@@ -408,9 +408,10 @@ class _Writer:
         body = self._every_node(given=False, then=lambda n: self.mask_line(n, bits, every))
         values = _tuple(self.ref(n).code for n in self.case_nodes)
         masks = _tuple(self.mask_ref(r, bits) for r in self.roots)  # the outputs' only
+        legs = _tuple(f"({self.ref(q).code}, q{self.index[id(q)]})" for q in self.quantifiers)
         head = ["def sensitivity(R, A):", "    route = R.get('route')",
                 *("    " + line for line in self.fact_lines())]
-        return [*head, *body, f"    return {values}, {masks}"]
+        return [*head, *body, f"    return {values}, {masks}, {legs}"]
 
     # --- one fact changed: only the nodes that read it, the others as they were ------------
 
@@ -688,6 +689,34 @@ class WaitsOn:
         return self._legs[self._program._quantifier_index[id(q)]]
 
 
+class Analysed:
+    """A case evaluated once by ``Program.analyse``: every case-level value, the outputs'
+    sensitivity sets and the quantifiers' legs."""
+
+    __slots__ = ("_legs", "_masks", "_program", "as_of", "record", "values")
+
+    def __init__(self, program: Program, record: dict[str, Any], as_of: dt.date,
+                 values: tuple, masks: tuple, legs: tuple):
+        self._program, self.record, self.as_of = program, record, as_of
+        self.values, self._masks, self._legs = values, masks, legs
+
+    def outputs(self) -> dict[str, Any]:
+        """The output values by name (``Program.values``)."""
+        v = self.values
+        return {name: v[i] for name, i in self._program._output_case_index}
+
+    def evaluation(self) -> CompiledEvaluation:
+        p, v = self._program, self.values
+        own = tuple(v[i] for _, i in p._output_case_index) + tuple(
+            v[i] for i in p._clause_case_index)
+        return CompiledEvaluation(p, self.record, self.as_of, own, self._legs)
+
+    def sensitivity(self, names: Iterable[str]) -> dict[str, tuple[Any, int]]:
+        p, v = self._program, self.values
+        index = dict(p._output_case_index)
+        return {name: (v[index[name]], self._masks[p._name_index[name]]) for name in names}
+
+
 class Program:
     """A compiled rule set: ``outputs(record, as_of)`` and ``evaluation(record, as_of)``."""
 
@@ -722,6 +751,10 @@ class Program:
             self._value_index.setdefault(id(n), i)
         self._quantifier_nodes = tuple(w.quantifiers)
         self._name_index = {name: i for i, name in enumerate(self.names)}
+        # where each output and each case-level clause sits among the case-level values
+        self._output_case_index = tuple((name, self._case_index[id(root)])
+                                        for name, root in zip(self.names, w.roots, strict=True))
+        self._clause_case_index = tuple(self._case_index[id(c)] for c in w.clauses)
         self._nested = frozenset(w.nested)
 
     def outputs(self, record: dict[str, Any], as_of: dt.date,
@@ -769,23 +802,20 @@ class Program:
             fn = self._changed[bit] = self._namespace.pop("changed")
         return fn(record, as_of, base)
 
+    def analyse(self, record: dict[str, Any], as_of: dt.date) -> Analysed:
+        """One pass that gives a case's outputs, its evaluation with the clause trace, and
+        each output's sensitivity (what ``outputs``, ``evaluation`` and ``sensitivity`` give,
+        computed once)."""
+        values, masks, legs = self._sensitivity(record, as_of)
+        return Analysed(self, record, as_of, values, masks, legs)
+
     def sensitivity(self, record: dict[str, Any], as_of: dt.date, names: Iterable[str]
                     ) -> tuple[dict[str, tuple[Any, int]], tuple]:
         """For the output nodes ``names``: (Kleene value, the bits of ``fact_bits`` whose
         fact, changed alone, could change it; a fact without its bit cannot); and every
         case-level value (the ``base`` of ``changed``)."""
-        values, masks = self._sensitivity(record, as_of)
-        out = {}
-        for name in names:
-            node = _resolve(self._nodes[name])
-            i = self._case_index.get(id(node))
-            if i is not None:
-                value = values[i]
-            else:  # a constant output (folded when compiled)
-                ref = self._writer.ref(node)
-                value = ref.known if ref.is_known else self.values(record, as_of)[name]
-            out[name] = (value, masks[self._name_index[name]])
-        return out, values
+        a = self.analyse(record, as_of)
+        return a.sensitivity(names), a.values
 
     def evaluation(self, record: dict[str, Any], as_of: dt.date) -> CompiledEvaluation:
         outputs, clauses, legs = self._trace(record, as_of)

@@ -470,12 +470,13 @@ class Reasoner:
         return p
 
     def _pathway_sensitivity(self, record: Record, as_of: dt.date,
-                             probe: _Probe | None = None) -> int | None:
+                             probe: _Probe | None = None, analysed: Any = None) -> int | None:
         """The facts (bits of ``program.fact_bits``) whose change alone could change the
         pathway the case's own facts settle: those of its rows up to the first that holds
         (a later row decides only if one of them changes); None if they do not settle it."""
         rows = [f"{self.pathway.name}.{code}" for code, _ in self.pathway.rows]
-        got, values = self.program.sensitivity(record, as_of, rows)
+        analysed = analysed or self.program.analyse(record, as_of)
+        got, values = analysed.sensitivity(rows), analysed.values
         if probe is not None:
             probe.base = values  # the case-level values are those changed cases start from
         mask = 0
@@ -521,12 +522,13 @@ class Reasoner:
         return pattern(path) in ids or path in ids
 
     def counterfactuals(self, record: Record, as_of: dt.date, pathway: str, limit: int = 12,
-                        pair_budget: int = 150, identity: bool = False
-                        ) -> list[dict[str, Any]]:
+                        pair_budget: int = 150, identity: bool = False,
+                        analysed: Any = None) -> list[dict[str, Any]]:
         """The smallest changes of known facts that change the pathway: single facts, else
         pairs. Facts a screener can verify or correct come first; identity facts only with
         ``identity``. Each change is decided on the same exact semantics, within a budget (a
-        pair search grows with the square of the facts)."""
+        pair search grows with the square of the facts). ``analysed``: the case's
+        ``Program.analyse``, when already made."""
         possible = self.declarations.possible
         probe = _Probe(self, record, as_of)
         # from an open pathway, a change counts when the changed facts settle it by themselves
@@ -538,7 +540,7 @@ class Reasoner:
         # value of that fact changes it. One evaluation per fact rules out most of them before
         # their values are tried (only when the case's own facts settle the pathway: settled
         # only over the worlds, a blank fact would still read unknown, and tell nothing).
-        mask = self._pathway_sensitivity(record, as_of, probe)
+        mask = self._pathway_sensitivity(record, as_of, probe, analysed)
         blankable = mask is not None
         if blankable:
             bits = self.program.fact_bits
