@@ -151,12 +151,6 @@ def _outcome(r: Rules, values: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _summary(outcome: Mapping[str, Any]) -> tuple:
-    return (outcome["aca"]["status"], outcome["aca"]["reason"], outcome["aca"]["partner"],
-            outcome["transit_bar"]["status"], outcome["transit_bar"]["reason"],
-            outcome["pathway"])
-
-
 def evaluate_record(r: Rules, record: dict[str, Any], as_of: dt.date
                     ) -> tuple[dict[str, Any], Evaluation]:
     ev = Evaluation(record, as_of)

@@ -179,11 +179,6 @@ class Reasoner:
         """The Kleene value of every output node for one case (``given`` nodes as given)."""
         return self.program.values(record, as_of, given)
 
-    def kleene_outcome(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        out: dict[str, Any] = {f.name: finding_value(f, values) for f in self.findings}
-        out["pathway"] = table_value(self.pathway, values)
-        return out
-
     @cached_property
     def problem(self) -> exact.Problem:
         parts: list[tuple[str, ...]] = []
@@ -469,16 +464,13 @@ class Reasoner:
             p = UNDETERMINED if found is None else found
         return p
 
-    def _pathway_sensitivity(self, record: Record, as_of: dt.date,
-                             probe: _Probe | None = None, analysed: Any = None) -> int | None:
+    def _pathway_mask(self, analysed: Any) -> int | None:
         """The facts (bits of ``program.fact_bits``) whose change alone could change the
         pathway the case's own facts settle: those of its rows up to the first that holds
-        (a later row decides only if one of them changes); None if they do not settle it."""
+        (a later row decides only if one of them changes); None if they do not settle it.
+        ``analysed``: the case's ``Program.analyse``."""
         rows = [f"{self.pathway.name}.{code}" for code, _ in self.pathway.rows]
-        analysed = analysed or self.program.analyse(record, as_of)
-        got, values = analysed.sensitivity(rows), analysed.values
-        if probe is not None:
-            probe.base = values  # the case-level values are those changed cases start from
+        got = analysed.sensitivity(rows)
         mask = 0
         for name in rows:
             value, m = got[name]
@@ -530,29 +522,37 @@ class Reasoner:
         pair search grows with the square of the facts). ``analysed``: the case's
         ``Program.analyse``, when already made."""
         possible = self.declarations.possible
-        probe = _Probe(self, record, as_of)
+        analysed = analysed or self.program.analyse(record, as_of)
+        probe = _Probe(self, record, as_of, analysed.values)
         # from an open pathway, a change counts when the changed facts settle it by themselves
         budget = 0 if pathway == UNDETERMINED else 60
-        known = [path for path in exact.slots(self.problem, record, self.problem.order)
+        every = [path for path in exact.slots(self.problem, record, self.problem.order)
                  if path not in self.problem.fixed and (identity or not self.is_identity(path))
                  and exact.get(record, path) is not None]
-        # Kleene logic is monotone: when the pathway is settled with a fact left unknown, no
-        # value of that fact changes it. One evaluation per fact rules out most of them before
-        # their values are tried (only when the case's own facts settle the pathway: settled
-        # only over the worlds, a blank fact would still read unknown, and tell nothing).
-        mask = self._pathway_sensitivity(record, as_of, probe, analysed)
+        tried: dict[str, list[Any]] = {}
+
+        def values(path: str) -> list[Any]:
+            if path not in tried:
+                tried[path] = self._change_candidates(record, as_of, path,
+                                                      exact.get(record, path))
+            return tried[path]
+
+        # Only when the case's own facts settle the pathway can a fact be ruled out untried
+        # (settled only over the worlds, a blank fact would still read unknown): by the
+        # compiled sets of the facts that could move each row, then, for a fact with several
+        # values, by Kleene monotonicity (settled with the fact blank, no value moves it)
+        mask = self._pathway_mask(analysed)
         blankable = mask is not None
-        if blankable:
-            bits = self.program.fact_bits
-            known = [path for path in known if bits.get(pattern(path), -1) & mask]
+        bits = self.program.fact_bits
         changes = []
-        for path in known:
-            current = exact.get(record, path)
-            values = self._change_candidates(record, as_of, path, current)
-            # a blank costs one probe: worth it only before several values are tried
-            if blankable and len(values) > 2 and not probe.may_change((path,)):
+        for path in every:
+            if blankable and not bits.get(pattern(path), -1) & mask:
                 continue
-            changes += [(path, current, v) for v in values]
+            vs = values(path)
+            # a blank costs one probe: worth it only before several values are tried
+            if blankable and len(vs) > 2 and not probe.may_change((path,)):
+                continue
+            changes += [(path, exact.get(record, path), v) for v in vs]
         singles = []
         seen: set[tuple[str, Any]] = set()
         for path, old, new in changes:
@@ -570,14 +570,8 @@ class Reasoner:
         if singles:
             return singles[:limit]
         if blankable:  # no single fact can: the pairs are tried over every known fact
-            changes = []
-            for path in [p for p in exact.slots(self.problem, record, self.problem.order)
-                         if p not in self.problem.fixed
-                         and (identity or not self.is_identity(p))
-                         and exact.get(record, p) is not None]:
-                current = exact.get(record, path)
-                for v in self._change_candidates(record, as_of, path, current):
-                    changes.append((path, current, v))
+            changes = [(path, exact.get(record, path), v) for path in every
+                       for v in values(path)]
         pairs = []
         two: dict[tuple[str, str], bool] = {}
         for (p1, o1, v1), (p2, o2, v2) in itertools.combinations(changes, 2):
@@ -630,20 +624,10 @@ class _Probe:
     """A case, evaluated once, and its variants that change a few facts: a variant's values are
     computed again only where they read a changed fact (logic/compile.py ``changed``)."""
 
-    def __init__(self, reasoner: Reasoner, record: Record, as_of: dt.date):
+    def __init__(self, reasoner: Reasoner, record: Record, as_of: dt.date, base: tuple):
         self.reasoner, self.record, self.as_of = reasoner, record, as_of
         self.program = reasoner.program
-        self._base: tuple | None = None
-
-    @property
-    def base(self) -> tuple:
-        if self._base is None:
-            self._base = self.program.base(self.record, self.as_of)
-        return self._base
-
-    @base.setter
-    def base(self, values: tuple) -> None:
-        self._base = values
+        self.base = base  # the case's case-level values (``Program.analyse``)
 
     def _patterns(self, paths: Sequence[str]) -> list[str]:
         out = []
